@@ -1,0 +1,50 @@
+"""Channel code of the link: Sionna's 5G LDPC, or no code at all."""
+
+from __future__ import annotations
+
+import torch
+from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+from sionna.phy.utils import hard_decisions
+
+from .config import CodeConfig
+
+__all__ = ["ChannelCode"]
+
+
+class ChannelCode(torch.nn.Module):
+    """Encoder and decoder for blocks of ``k`` information bits into ``n`` coded bits.
+
+    ``encode``: float32 (..., k) in {0, 1} -> float32 (..., n).
+    ``decode``: float32 LLRs (..., n), Sionna's sign convention log(P(1)/P(0)) ->
+    float32 hard bits (..., k).
+
+    With ``kind = "ldpc5g"`` the codeword is rate-matched and interleaved for
+    ``bits_per_symbol`` as in TS 38.212 (Sionna's ``LDPC5GEncoder``).
+    """
+
+    def __init__(self, config: CodeConfig, bits_per_symbol: int, device: str = "cpu"):
+        super().__init__()
+        self.config = config
+        self.k, self.n = config.k, config.n
+        self.coded = config.kind == "ldpc5g"
+        if self.coded:
+            self.encoder = LDPC5GEncoder(
+                config.k, config.n, num_bits_per_symbol=bits_per_symbol, device=device
+            )
+            self.decoder = LDPC5GDecoder(
+                self.encoder,
+                cn_update=config.cn_update,
+                num_iter=config.bp_iterations,
+                hard_out=True,
+                device=device,
+            )
+
+    @property
+    def rate(self) -> float:
+        return self.k / self.n
+
+    def encode(self, bits: torch.Tensor) -> torch.Tensor:
+        return self.encoder(bits) if self.coded else bits
+
+    def decode(self, llr: torch.Tensor) -> torch.Tensor:
+        return self.decoder(llr) if self.coded else hard_decisions(llr)

@@ -1,0 +1,137 @@
+"""The multi-user OFDMA downlink, assembled from Sionna blocks.
+
+bits (B, K, C, k) -> 5G LDPC -> QAM -> each user's subcarriers of one grid ->
+per-user channel + AWGN -> perfect-CSI equalisation -> soft demapping ->
+BP decoding -> bits (B, K, C, k).
+
+B batch, K users, C codewords per user and slot, S OFDM symbols,
+N subcarriers per user, L subcarriers in the grid. Symbols have unit average
+energy (Es = 1), so the SNR per resource element is 1 / no.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from sionna.phy.channel import AWGN
+from sionna.phy.mapping import BinarySource, Demapper, Mapper
+
+from .channels import ChannelSampler
+from .coding import ChannelCode
+from .config import LinkConfig
+from .equalization import equalize
+from .ofdma import OFDMAGrid
+from .rng import WithGenerator
+
+__all__ = ["LinkOutput", "OFDMALink"]
+
+
+class _SeededAWGN(WithGenerator, AWGN):
+    pass
+
+
+class _SeededBinarySource(WithGenerator, BinarySource):
+    pass
+
+
+@dataclass
+class LinkOutput:
+    """What one slot of the link produced (all tensors on the link's device)."""
+
+    bits_hat: torch.Tensor  #: float32 (B, K, C, k) decoded information bits
+    symbols: torch.Tensor  #: complex64 (B, K, S, N) symbols each user was sent
+    x_hat: torch.Tensor  #: complex64 (B, K, S, N) equalised symbols at each user
+    no_eff: torch.Tensor  #: float32 (B, K, S, N) noise variance of x_hat
+    channel: torch.Tensor  #: complex64 (B, K, S, N) each user's channel on its subcarriers
+    no: torch.Tensor  #: float32 (B, K, 1, 1) noise variance per user
+
+
+class OFDMALink(torch.nn.Module):
+    """K users served over orthogonal subcarriers of one OFDM grid.
+
+    :param config: validated :class:`~phy.config.LinkConfig`.
+    :param device: ``"cpu"`` or ``"cuda:N"`` (see :func:`phy.rng.resolve_device`).
+    """
+
+    def __init__(self, config: LinkConfig, device: str = "cpu"):
+        super().__init__()
+        self.config = config
+        self.device = device
+        m = config.bits_per_symbol
+        self.grid = OFDMAGrid(config.grid, device=device)
+        self.code = ChannelCode(config.code, m, device=device)
+        self.mapper = Mapper("qam", m, device=device)
+        self.demapper = Demapper(config.demapping, "qam", m, device=device)
+        self.channel = ChannelSampler(config.channel, self.grid, device=device)
+        self._awgn = _SeededAWGN(device=device)
+        self._source = _SeededBinarySource(device=device)
+
+        self.num_users = config.grid.num_users
+        self.codewords_per_user = config.codewords_per_user
+        self.coded_bits_per_user = config.coded_bits_per_user
+        self.resource_elements_per_user = config.grid.num_ofdm_symbols * config.grid.n
+        #: information bits per resource element a user occupies (code rate x bits/symbol,
+        #: less the padding that fills the slot after the last whole codeword)
+        self.info_bits_per_re = (
+            self.codewords_per_user * config.code.k / self.resource_elements_per_user
+        )
+
+    def info_shape(self, batch_size: int) -> tuple[int, int, int, int]:
+        """Shape (B, K, C, k) of the information bits of one slot."""
+        return (batch_size, self.num_users, self.codewords_per_user, self.config.code.k)
+
+    def random_bits(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """Uniform information bits, float32 (B, K, C, k), from Sionna's ``BinarySource``."""
+        self._source.generator = generator
+        return self._source(self.info_shape(batch_size))
+
+    def snr_db_from_ebno_db(self, ebno_db: torch.Tensor | float) -> torch.Tensor | float:
+        """SNR per resource element for a given Eb/N0 (Eb per information bit)."""
+        return ebno_db + 10.0 * math.log10(self.info_bits_per_re)
+
+    def forward(
+        self,
+        bits: torch.Tensor,
+        snr_db: torch.Tensor | float,
+        generator: torch.Generator,
+        assignment: torch.Tensor | None = None,
+    ) -> LinkOutput:
+        """Send one slot.
+
+        :param bits: float32 (B, K, C, k) information bits in {0, 1}.
+        :param snr_db: SNR per resource element: a number, or a tensor broadcastable
+            to (B, K) (e.g. per-user SNRs from a link budget).
+        :param generator: torch.Generator on the link's device; channel and noise
+            draws come from it.
+        :param assignment: int (K, N) or (B, K, N) subcarrier indices, orthogonal across
+            users; ``None`` uses the config's fixed pattern.
+        """
+        B = bits.shape[0]
+        if tuple(bits.shape) != self.info_shape(B):
+            raise ValueError(f"bits has shape {tuple(bits.shape)}; expected {self.info_shape(B)}")
+        if assignment is not None:
+            self.grid.check_assignment(assignment)
+        K, S, N = self.num_users, self.config.grid.num_ofdm_symbols, self.config.grid.n
+
+        coded = self.code.encode(bits).reshape(B, K, -1)
+        padding = self.coded_bits_per_user - coded.shape[-1]
+        if padding:
+            coded = torch.nn.functional.pad(coded, (0, padding))
+        symbols = self.mapper(coded).reshape(B, K, S, N)
+
+        tx_grid = self.grid.place(symbols, assignment)
+        h = self.grid.extract(self.channel(B, generator), assignment)
+        rx_symbols = self.grid.extract(tx_grid, assignment)
+
+        snr = torch.as_tensor(snr_db, dtype=torch.float32, device=self.device)
+        no = torch.pow(10.0, -snr / 10.0).expand(B, K)[..., None, None]
+        self._awgn.generator = generator
+        y = self._awgn(h * rx_symbols, no)
+
+        x_hat, no_eff = equalize(y, h, no, self.config.equalizer)
+        llr = self.demapper(x_hat.reshape(B, K, S * N), no_eff.reshape(B, K, S * N))
+        llr = llr[..., : self.codewords_per_user * self.config.code.n]
+        bits_hat = self.code.decode(llr.reshape(B, K, self.codewords_per_user, self.config.code.n))
+        return LinkOutput(bits_hat, symbols, x_hat, no_eff, h, no)

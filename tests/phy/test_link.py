@@ -1,0 +1,77 @@
+"""The assembled link: shapes, seeding, devices, input checks."""
+
+import math
+
+import pytest
+import torch
+
+from phy import CodeConfig, OFDMALink, make_generator
+from phy.rng import derive_seed, resolve_device
+
+from ..conftest import make_link_config
+
+
+def test_shapes_and_padding():
+    # 16-QAM, 8 symbols x 32 subcarriers = 1024 coded bits per user -> one (1024, 512) codeword
+    link = OFDMALink(make_link_config("16qam", "awgn", coded=True, num_subcarriers=64, num_ofdm_symbols=8))
+    bits = link.random_bits(3, make_generator(0))
+    assert bits.shape == (3, 2, 1, 512) and bits.dtype == torch.float32
+    out = link(bits, 20.0, make_generator(1))
+    assert out.bits_hat.shape == bits.shape
+    assert out.symbols.shape == out.x_hat.shape == out.channel.shape == (3, 2, 8, 32)
+    assert torch.equal(out.bits_hat, bits)
+    # Padding: 64-QAM carries 1536 coded bits per user, one (1020, 510) codeword,
+    # so Eb counts the energy of the 256 resource elements over 510 information bits.
+    code = CodeConfig(k=510, n=1020)
+    padded = OFDMALink(make_link_config("64qam", "awgn", num_subcarriers=64, num_ofdm_symbols=8, code=code))
+    assert padded.codewords_per_user == 1
+    assert padded.info_bits_per_re == pytest.approx(510 / 256)
+    assert padded.snr_db_from_ebno_db(0.0) == pytest.approx(10 * math.log10(510 / 256))
+    bits = padded.random_bits(2, make_generator(0))
+    assert torch.equal(padded(bits, 30.0, make_generator(1)).bits_hat, bits)
+
+
+@pytest.mark.parametrize("channel", ["awgn", "rayleigh_block", "rayleigh_iid", "tdl"])
+def test_same_seed_same_numbers_and_global_rng_is_irrelevant(channel):
+    link = OFDMALink(make_link_config("16qam", channel))
+    torch.manual_seed(123)
+    a = link(link.random_bits(4, make_generator(5)), 3.0, make_generator(6))
+    torch.manual_seed(999)
+    b = link(link.random_bits(4, make_generator(5)), 3.0, make_generator(6))
+    c = link(link.random_bits(4, make_generator(5)), 3.0, make_generator(7))
+    assert torch.equal(a.x_hat, b.x_hat) and torch.equal(a.bits_hat, b.bits_hat)
+    assert not torch.equal(a.x_hat, c.x_hat)
+
+
+def test_derived_seeds_are_stable_and_distinct():
+    assert derive_seed(1, "ebno_db", 2.0) == derive_seed(1, "ebno_db", 2.0)
+    assert len({derive_seed(s, "ebno_db", v) for s in range(5) for v in (0.0, 1.0, 2.0)}) == 15
+    assert 0 <= derive_seed(2**40, "x") < 2**63
+
+
+def test_wrong_bit_shape_is_refused():
+    link = OFDMALink(make_link_config("qpsk", "awgn"))
+    with pytest.raises(ValueError, match="bits has shape"):
+        link(torch.zeros(2, 3, 1, 8), 10.0, make_generator(0))
+
+
+def test_device_resolution():
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in ("cpu", "cuda:0")
+    with pytest.raises(ValueError, match="device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_runs_on_cuda_and_matches_cpu_statistics():
+    from phy.ber import simulate_link
+
+    cfg = make_link_config("16qam", "rayleigh_block", num_subcarriers=8, num_ofdm_symbols=1)
+    cpu = simulate_link(OFDMALink(cfg), 10.0, make_generator(1), 20000, 2)
+    gpu_link = OFDMALink(cfg, device="cuda:0")
+    gpu = simulate_link(gpu_link, 10.0, make_generator(1, "cuda:0"), 20000, 2)
+    lo, hi = cpu.bits.interval(0.999)
+    assert lo <= gpu.ber <= hi

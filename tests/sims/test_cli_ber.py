@@ -1,0 +1,135 @@
+"""`gscsim ber`: config errors are one line naming the key; a run writes CSV and plot."""
+
+import csv
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from sims.ber import CSV_COLUMNS
+from sims.cli import main
+
+SMALL = """
+seed = 3
+device = "cpu"
+output = "{out}"
+
+[link]
+modulation = "qpsk"
+demapping = "maxlog"
+
+[link.code]
+kind = "uncoded"
+k = 64
+n = 64
+
+[link.grid]
+num_subcarriers = 16
+num_users = 2
+num_ofdm_symbols = 4
+
+[sweep]
+axis = "ebno_db"
+values = [0.0, 4.0, 30.0, 40.0]
+
+[monte_carlo]
+batch_size = 200
+max_batches = 3
+target_block_errors = 100
+"""
+
+
+def write(tmp_path, text, name="c.toml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def run_cli(capsys, *args):
+    code = main(list(map(str, args)))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_small_sweep_writes_csv_plot_and_run_json(tmp_path, capsys):
+    out = tmp_path / "out"
+    code, _, err = run_cli(capsys, "ber", write(tmp_path, SMALL.format(out=out)), "--quiet")
+    assert code == 0, err
+    rows = list(csv.DictReader((out / "ber.csv").open()))
+    assert list(rows[0].keys()) == CSV_COLUMNS
+    # 30 dB gives no error in 3 batches: early stop skips 40 dB.
+    assert [float(r["value"]) for r in rows] == [0.0, 4.0, 30.0]
+    assert int(rows[-1]["bit_errors"]) == 0 and float(rows[-1]["ber_ci_high"]) > 0
+    for r in rows:
+        assert float(r["ber_ci_low"]) <= float(r["ber"]) <= float(r["ber_ci_high"])
+        assert int(r["bits"]) == int(r["batches"]) * 200 * 2 * 64
+        assert float(r["snr_db"]) == pytest.approx(float(r["ebno_db"]) + 10 * 0.30103, abs=1e-4)
+    assert float(rows[0]["ber"]) > float(rows[1]["ber"]) > 0
+    assert (out / "ber.png").stat().st_size > 10_000
+    assert '"command": "ber"' in (out / "run.json").read_text()
+
+
+def test_same_seed_reproduces_the_table(tmp_path, capsys):
+    tables = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert run_cli(capsys, "ber", write(tmp_path, SMALL.format(out=out), f"{name}.toml"), "--quiet")[0] == 0
+        rows = list(csv.DictReader((out / "ber.csv").open()))
+        tables.append([{k: v for k, v in r.items() if k != "seconds"} for r in rows])
+    assert tables[0] == tables[1]
+
+
+BAD = [
+    ('[link]\nmodulaton = "16qam"', "link.modulaton: unknown key"),
+    ('[link.grid]\nnum_users = "two"', "link.grid.num_users: Input should be a valid integer"),
+    ("[link.grid]\nnum_users = true", "link.grid.num_users: Input should be a valid integer"),
+    ("[link.code]\nk = -5", "link.code.k: Input should be greater than 0"),
+    ("[link.code]\nk = 1000\nn = 1024", "link.code: code rate k/n = 1000/1024"),
+    (
+        "[link.grid]\nnum_subcarriers = 16\nnum_users = 2\nsubcarriers_per_user = 12",
+        "link.grid: num_users * subcarriers_per_user = 24 exceeds num_subcarriers (16)",
+    ),
+    ("[link.grid]\nnum_subcarriers = 8\nnum_ofdm_symbols = 1", "link: code.n = 1024 does not fit"),
+    ("[link.channel]\nkind = \"rician\"", "link.channel.kind: Input should be"),
+    ("[sweep]\nvalues = [1.0]\nstart = 0.0", "sweep: give either values or start/stop/step"),
+    ("[sweep]\naxis = \"tx_power_dbm\"\nvalues = [1.0]", "needs a [link.budget] table"),
+    ("[monte_carlo]\nbatch_size = 0", "monte_carlo.batch_size: Input should be greater than 0"),
+    ("[link.budget]\ndistance_min_m = 500.0\ndistance_max_m = 100.0", "link.budget: distance_max_m (100.0) is below"),
+    ('device = "tpu"', "device: String should match pattern"),
+    ("seed = ", "invalid TOML"),
+]
+
+
+@pytest.mark.parametrize("text,expected", BAD, ids=[b[1][:30] for b in BAD])
+def test_bad_config_is_one_line_naming_the_key(tmp_path, capsys, text, expected):
+    out = tmp_path / "never"
+    path = write(tmp_path, f'output = "{out}"\n' + text)
+    code, _, err = run_cli(capsys, "ber", path)
+    assert code == 2
+    assert err.count("\n") == 1, err
+    assert expected in err, err
+    assert not out.exists(), "no work may start on a bad config"
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "ber", tmp_path / "nope.toml")
+    assert code == 2 and "no such config file" in err
+
+
+def test_console_script_help():
+    for args in (["--help"], ["ber", "--help"]):
+        done = subprocess.run([sys.executable, "-m", "sims.cli", *args], capture_output=True, text=True)
+        assert done.returncode == 0 and "usage: gscsim" in done.stdout
+
+
+def test_shipped_configs_validate():
+    from pathlib import Path
+
+    from sims.ber import BerConfig
+    from sims.config_io import load_config
+
+    configs = sorted((Path(__file__).parents[2] / "sims" / "configs").glob("*ber*.toml"))
+    assert len(configs) >= 4
+    for path in configs:
+        load_config(path, BerConfig)
