@@ -18,13 +18,13 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade setuptools wheel
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) "$(TORCH_SPEC)"
-	$(PIP) -e ".[dev]"
+	$(PIP) -e ".[dev,ray]"
 	# pyldpc (benchmark reference) ships only an sdist whose setup imports numpy.
 	$(PIP) --no-build-isolation "pyldpc==0.7.9"
 	touch $@
 
 demo: install
-	$(VENV)/bin/gscsim ber sims/configs/demo_ber.toml
+	$(VENV)/bin/gscsim ber sims/configs/demo_ber.toml --resume
 
 test: install
 	$(PY) -m pytest -q

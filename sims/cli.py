@@ -3,26 +3,96 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
-from .config_io import ConfigError, load_config, validate_config
+from .config_io import ConfigError, read_toml
 
 __all__ = ["main"]
 
 
-def _cmd_ber(args: argparse.Namespace) -> int:
-    from .ber import BerConfig, run_ber
+def _scenario(args: argparse.Namespace, default_methods: dict | None = None):
+    from .scenario import scenario_from_dict
 
-    config = load_config(args.config, BerConfig)
+    data = read_toml(args.config)
     if args.device:
-        config = validate_config(
-            {**config.model_dump(), "device": args.device}, BerConfig, "--device"
-        )
-    rows = run_ber(config, output=args.output, quiet=args.quiet)
-    out = args.output or config.output
+        data["device"] = args.device
+    if default_methods is not None:
+        data.setdefault("methods", default_methods)
+    return scenario_from_dict(data, args.config)
+
+
+def _run(args: argparse.Namespace, scenario) -> int:
+    from .engine import run_sweep
+
+    rows = run_sweep(
+        scenario, args.output, resume=args.resume, force=args.force, quiet=args.quiet,
+        backend=args.backend, address=args.address, workers=args.workers, gpus_per_task=args.gpus_per_task,
+    )  # fmt: skip
     if not args.quiet:
-        print(f"{len(rows)} point(s) -> {out}/ber.csv, {out}/ber.png")
+        out = args.output or scenario.config.output
+        print(f"{len(rows)} row(s) in {out}/results.csv; plots in {out}/plot_*.png")
     return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    return _run(args, _scenario(args))
+
+
+def _cmd_ber(args: argparse.Namespace) -> int:
+    scenario = _scenario(args, default_methods={"ber": {}})
+    others = [i.name for i in scenario.methods.values() if i.spec.kind != "ber"]
+    if others:
+        raise ConfigError(f"{args.config}: methods.{others[0]}: `gscsim ber` runs only methods of kind 'ber'")
+    return _run(args, scenario)
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plotting import plot_results
+    from .results import read_table
+    from .scenario import scenario_from_dict
+
+    results = Path(args.results)
+    if not results.exists():
+        raise ConfigError(f"{results}: no such results file")
+    _, rows = read_table(results)
+    scenario, axes = None, None
+    run_json = results.parent / "run.json"
+    if run_json.exists():
+        info = json.loads(run_json.read_text())
+        axes = list(info["config"]["sweep"]["axes"])
+        try:  # references (closed forms) need the methods; plot without them otherwise
+            scenario = scenario_from_dict(info["config"], str(run_json))
+        except ConfigError:
+            scenario = None
+    if axes is None and args.x is None:
+        raise ConfigError(f"{results}: no run.json beside it; name the x axis with --x")
+    out = Path(args.output or results.parent)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        paths = plot_results(
+            rows, out, scenario=scenario, axes=axes, metrics=args.metric or None, x=args.x,
+            facets=args.facet, confidence=args.confidence,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ConfigError(f"{results}: {exc}") from None
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="scenario TOML file (see sims/configs/)")
+    parser.add_argument("--output", help="output folder (default: the config's `output`)")
+    parser.add_argument("--device", help="override the config's device: cpu, cuda, cuda:N, auto")
+    parser.add_argument("--resume", action="store_true", help="complete an interrupted run: skip rows already in results.csv")
+    parser.add_argument("--force", action="store_true", help="start over; earlier results move to previous-<time>/")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--backend", choices=["local", "ray"], default="local", help="where rows run (default: local)")
+    parser.add_argument("--address", help="Ray cluster address (default: start Ray on this machine)")
+    parser.add_argument("--workers", type=int, help="Ray worker processes when starting Ray locally")
+    parser.add_argument("--gpus-per-task", type=float, default=1.0, help="GPUs per Ray task when the device is cuda")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,19 +102,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a grid study (points x methods x seeds) from a scenario file",
+        description=(
+            "Expand the scenario's grid and run every (point, method, seed); write results.csv "
+            "(one row each, appended as they finish), run.json and plot_<metric>.png."
+        ),
+    )
+    _add_run_options(sweep)
+    sweep.set_defaults(func=_cmd_sweep)
+
     ber = sub.add_parser(
         "ber",
         help="BER/BLER sweep of the multi-user OFDMA link",
         description=(
-            "Sweep Eb/N0, SNR or transmit power for one link (modulation, code, grid, channel); "
-            "write ber.csv (one row per point with confidence intervals), ber.png and run.json."
+            "A sweep whose methods are all BER simulations (a [methods] table is optional; "
+            "options: batch_size, max_batches, target_block_errors, target_bit_errors, early_stop). "
+            "Sweep exactly one of ebno_db, snr_db or tx_power_dbm."
         ),
     )
-    ber.add_argument("config", help="TOML file (see sims/configs/ber_*.toml)")
-    ber.add_argument("--output", help="output folder (default: the config's `output`)")
-    ber.add_argument("--device", help="override the config's device: cpu, cuda, cuda:N, auto")
-    ber.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_run_options(ber)
     ber.set_defaults(func=_cmd_ber)
+
+    plot = sub.add_parser(
+        "plot",
+        help="redraw the figures of a results.csv",
+        description="Redraw plot_<metric>.png from a results table (run.json beside it names the axes).",
+    )
+    plot.add_argument("results", help="a results.csv written by `gscsim sweep` or `gscsim ber`")
+    plot.add_argument("--metric", action="append", help="metric to plot (repeatable; default: all)")
+    plot.add_argument("--x", help="x axis (default: the first sweep axis)")
+    plot.add_argument("--facet", action="append", help="axis with one subplot per value (repeatable)")
+    plot.add_argument("--confidence", type=float, help="confidence level of the bands (default: the run's)")
+    plot.add_argument("--output", help="folder for the PNGs (default: beside the results)")
+    plot.set_defaults(func=_cmd_plot)
     return parser
 
 

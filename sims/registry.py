@@ -1,0 +1,148 @@
+"""The method registry: what a sweep can run at each point.
+
+A method is a function ``run(ctx: PointContext) -> dict`` registered under a
+kind, with the metrics it reports, its options (a pydantic model: the keys of
+its ``[methods.<name>]`` table) and the plain sweep axes it understands::
+
+    @register_method("toy", metrics=[Metric("mse")], axes={"snr_db"})
+    def toy(ctx):
+        x = torch.randn(100, generator=ctx.generator)
+        return {"mse": (x * 10 ** (-ctx.point["snr_db"] / 20)).square().tolist()}
+
+A ``mean`` metric is returned as a number or a list of per-sample values
+(images, users, ...); the table keeps their mean, standard deviation and count.
+A ``rate`` metric is returned as a :class:`phy.stats.ClusteredCount`; the table
+keeps the rate, its confidence interval and the counts, so seeds can be pooled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel
+
+from phy.config import StrictModel
+
+__all__ = [
+    "Metric",
+    "MethodSpec",
+    "NoOptions",
+    "PointContext",
+    "get_method",
+    "metric_columns",
+    "register_method",
+    "registered_kinds",
+]
+
+
+class NoOptions(StrictModel):
+    """A method without options: its table must be empty."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One reported quantity."""
+
+    name: str
+    kind: Literal["mean", "rate"] = "mean"
+    log_scale: bool = False
+    label: str | None = None
+
+    def columns(self) -> list[str]:
+        n = self.name
+        if self.kind == "rate":
+            return [n, f"{n}_ci_low", f"{n}_ci_high", f"{n}_errors", f"{n}_trials", f"{n}_clusters", f"{n}_sum_sq"]
+        return [n, f"{n}_sd", f"{n}_n"]
+
+
+def metric_columns(metrics: list[Metric]) -> list[str]:
+    return [c for m in metrics for c in m.columns()]
+
+
+@dataclass
+class PointContext:
+    """Everything a method sees at one (point, seed).
+
+    ``config`` is the scenario with the point's override axes applied; ``point``
+    holds the plain axes (e.g. ``{"snr_db": 5.0}``). ``generator`` is seeded from
+    (seed, point) only, so every method at a point sees the same random stream.
+    ``cache`` lives as long as the worker process (keep built links/models there).
+    """
+
+    config: Any
+    options: BaseModel
+    point: dict[str, Any]
+    axes: dict[str, Any]
+    seed: int
+    generator: torch.Generator
+    device: str
+    cache: dict = field(default_factory=dict)
+    progress: Callable[[int, int], None] = lambda done, total: None
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered method kind.
+
+    ``validate(config, options, plain_axes)`` raises ValueError for a scenario the
+    method cannot run (checked for every point before any work starts).
+    ``stops_line(row, options)`` returns True when the points after this one on the
+    first sweep axis can be skipped (e.g. no error at this SNR).
+    ``references(config, metric, x_axis, xs)`` returns ``[(label, xs, ys)]`` curves
+    drawn under the results (e.g. a closed form).
+    """
+
+    kind: str
+    run: Callable[[PointContext], dict]
+    metrics: tuple[Metric, ...]
+    options: type[StrictModel] = NoOptions
+    axes: frozenset[str] = frozenset()
+    extra_columns: tuple[str, ...] = ()
+    validate: Callable[[Any, BaseModel, list[str]], None] | None = None
+    stops_line: Callable[[dict, BaseModel], bool] | None = None
+    references: Callable[[Any, str, str, Any], list] | None = None
+
+
+_REGISTRY: dict[str, MethodSpec] = {}
+
+
+def register_method(
+    kind: str,
+    *,
+    metrics: list[Metric],
+    options: type[StrictModel] = NoOptions,
+    axes: set[str] | frozenset[str] = frozenset(),
+    extra_columns: tuple[str, ...] = (),
+    validate=None,
+    stops_line=None,
+    references=None,
+):
+    """Decorator registering ``run`` as method ``kind`` (re-registering replaces it)."""
+
+    def decorate(run: Callable[[PointContext], dict]):
+        _REGISTRY[kind] = MethodSpec(
+            kind, run, tuple(metrics), options, frozenset(axes), tuple(extra_columns),
+            validate, stops_line, references,
+        )  # fmt: skip
+        return run
+
+    return decorate
+
+
+def get_method(kind: str) -> MethodSpec:
+    _load_builtin_methods()
+    if kind not in _REGISTRY:
+        raise KeyError(kind)
+    return _REGISTRY[kind]
+
+
+def registered_kinds() -> list[str]:
+    _load_builtin_methods()
+    return sorted(_REGISTRY)
+
+
+def _load_builtin_methods() -> None:
+    from . import methods  # noqa: F401  (registers the built-in methods on import)
