@@ -31,6 +31,7 @@ test: install
 
 bench: install
 	$(PY) sims/bench/phy_throughput.py
+	$(PY) sims/bench/allocation.py
 
 clean:
 	rm -rf $(VENV) results

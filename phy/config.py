@@ -78,9 +78,12 @@ class GridConfig(StrictModel):
     subcarriers_per_user: int | None = Field(
         None, gt=0, description="N; defaults to L // K (then L = K N when K divides L)"
     )
-    allocation: Literal["contiguous", "interleaved"] = Field(
+    allocation: Literal["contiguous", "interleaved", "greedy", "optimal"] = Field(
         "contiguous",
-        description="contiguous: user k gets subcarriers [kN, (k+1)N); interleaved: k, k+K, k+2K, ...",
+        description=(
+            "contiguous: user k gets subcarriers [kN, (k+1)N); interleaved: k, k+K, k+2K, ...; "
+            "greedy / optimal: by channel gain in every slot (phy.allocation)"
+        ),
     )
     subcarrier_spacing_hz: float = Field(30e3, gt=0)
 

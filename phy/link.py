@@ -2,7 +2,11 @@
 
 bits (B, K, C, k) -> 5G LDPC -> QAM -> each user's subcarriers of one grid ->
 per-user channel + AWGN -> perfect-CSI equalisation -> soft demapping ->
-BP decoding -> bits (B, K, C, k).
+BP decoding -> bits (B, K, C, k)  (:meth:`OFDMALink.forward`, the digital path).
+
+:meth:`OFDMALink.send_symbols` is the part from "each user's subcarriers" to
+"equalisation": any complex values (QAM symbols, or analog signal values)
+in, equalised noisy values out.
 
 B batch, K users, C codewords per user and slot, S OFDM symbols,
 N subcarriers per user, L subcarriers in the grid. Symbols have unit average
@@ -21,11 +25,12 @@ from sionna.phy.mapping import BinarySource, Demapper, Mapper
 from .channels import ChannelSampler
 from .coding import ChannelCode
 from .config import LinkConfig
+from .allocation import allocate
 from .equalization import equalize
 from .ofdma import OFDMAGrid
 from .rng import WithGenerator
 
-__all__ = ["LinkOutput", "OFDMALink"]
+__all__ = ["LinkOutput", "OFDMALink", "Reception"]
 
 
 class _SeededAWGN(WithGenerator, AWGN):
@@ -37,15 +42,22 @@ class _SeededBinarySource(WithGenerator, BinarySource):
 
 
 @dataclass
-class LinkOutput:
-    """What one slot of the link produced (all tensors on the link's device)."""
+class Reception:
+    """What each user received on its subcarriers in one slot (on the link's device)."""
 
-    bits_hat: torch.Tensor  #: float32 (B, K, C, k) decoded information bits
-    symbols: torch.Tensor  #: complex64 (B, K, S, N) symbols each user was sent
-    x_hat: torch.Tensor  #: complex64 (B, K, S, N) equalised symbols at each user
-    no_eff: torch.Tensor  #: float32 (B, K, S, N) noise variance of x_hat
+    symbols: torch.Tensor  #: complex64 (B, K, S, N) values each user was sent
+    x_hat: torch.Tensor  #: complex64 (B, K, S, N) equalised values at each user
+    no_eff: torch.Tensor  #: float32 (B, K, S, N) noise variance of x_hat - symbols
     channel: torch.Tensor  #: complex64 (B, K, S, N) each user's channel on its subcarriers
-    no: torch.Tensor  #: float32 (B, K, 1, 1) noise variance per user
+    no: torch.Tensor  #: float32 (B, K, 1, 1) noise variance per user (before equalisation)
+    assignment: torch.Tensor  #: int64 (1 or B, K, N) subcarriers of each user
+
+
+@dataclass
+class LinkOutput(Reception):
+    """A slot of the digital path: the reception plus the decoded bits."""
+
+    bits_hat: torch.Tensor = None  #: float32 (B, K, C, k) decoded information bits
 
 
 class OFDMALink(torch.nn.Module):
@@ -91,6 +103,58 @@ class OFDMALink(torch.nn.Module):
         """SNR per resource element for a given Eb/N0 (Eb per information bit)."""
         return ebno_db + 10.0 * math.log10(self.info_bits_per_re)
 
+    def assignment_for(self, channel: torch.Tensor) -> torch.Tensor:
+        """Subcarriers of each user for this slot: (K, N) fixed, or (B, K, N) by channel gain.
+
+        :param channel: complex (B, K, S, L) responses of every user on every subcarrier.
+        """
+        if self.grid.default_assignment is not None:
+            return self.grid.default_assignment
+        gains = channel.real.square().mean(dim=2) + channel.imag.square().mean(dim=2)
+        return allocate(gains, self.config.grid.n, self.config.grid.allocation)
+
+    def send_symbols(
+        self,
+        symbols: torch.Tensor,
+        snr_db: torch.Tensor | float,
+        generator: torch.Generator,
+        assignment: torch.Tensor | None = None,
+    ) -> Reception:
+        """Put values on each user's subcarriers, through channel and noise, and equalise.
+
+        :param symbols: complex64 (B, K, S, N); unit average energy gives SNR = 1 / no.
+        :param snr_db: SNR per resource element: a number, or a tensor broadcastable
+            to (B, K) (e.g. per-user SNRs from a link budget).
+        :param generator: torch.Generator on the link's device; channel and noise
+            draws come from it.
+        :param assignment: int (K, N) or (B, K, N) subcarrier indices, orthogonal across
+            users; ``None``: the config's fixed pattern, or the allocation by channel
+            gain (``grid.allocation = "greedy" | "optimal"``).
+        """
+        B, K, S, N = symbols.shape
+        expected = (K, S, N) == (self.num_users, self.config.grid.num_ofdm_symbols, self.config.grid.n)
+        if not expected:
+            raise ValueError(
+                f"symbols has shape {tuple(symbols.shape)}; expected (B, {self.num_users}, "
+                f"{self.config.grid.num_ofdm_symbols}, {self.config.grid.n})"
+            )
+        h_full = self.channel(B, generator)
+        if assignment is None:
+            assignment = self.assignment_for(h_full)
+        else:
+            self.grid.check_assignment(assignment)
+        tx_grid = self.grid.place(symbols, assignment)
+        h = self.grid.extract(h_full, assignment)
+        rx_symbols = self.grid.extract(tx_grid, assignment)
+
+        snr = torch.as_tensor(snr_db, dtype=torch.float32, device=self.device)
+        no = torch.pow(10.0, -snr / 10.0).expand(B, K)[..., None, None]
+        self._awgn.generator = generator
+        y = self._awgn(h * rx_symbols, no)
+        x_hat, no_eff = equalize(y, h, no, self.config.equalizer)
+        a = assignment if assignment.dim() == 3 else assignment.unsqueeze(0)
+        return Reception(symbols, x_hat, no_eff, h, no, a)
+
     def forward(
         self,
         bits: torch.Tensor,
@@ -98,40 +162,22 @@ class OFDMALink(torch.nn.Module):
         generator: torch.Generator,
         assignment: torch.Tensor | None = None,
     ) -> LinkOutput:
-        """Send one slot.
+        """Send one slot of bits (the digital path); arguments as in :meth:`send_symbols`.
 
         :param bits: float32 (B, K, C, k) information bits in {0, 1}.
-        :param snr_db: SNR per resource element: a number, or a tensor broadcastable
-            to (B, K) (e.g. per-user SNRs from a link budget).
-        :param generator: torch.Generator on the link's device; channel and noise
-            draws come from it.
-        :param assignment: int (K, N) or (B, K, N) subcarrier indices, orthogonal across
-            users; ``None`` uses the config's fixed pattern.
         """
         B = bits.shape[0]
         if tuple(bits.shape) != self.info_shape(B):
             raise ValueError(f"bits has shape {tuple(bits.shape)}; expected {self.info_shape(B)}")
-        if assignment is not None:
-            self.grid.check_assignment(assignment)
         K, S, N = self.num_users, self.config.grid.num_ofdm_symbols, self.config.grid.n
 
         coded = self.code.encode(bits).reshape(B, K, -1)
         padding = self.coded_bits_per_user - coded.shape[-1]
         if padding:
             coded = torch.nn.functional.pad(coded, (0, padding))
-        symbols = self.mapper(coded).reshape(B, K, S, N)
+        rx = self.send_symbols(self.mapper(coded).reshape(B, K, S, N), snr_db, generator, assignment)
 
-        tx_grid = self.grid.place(symbols, assignment)
-        h = self.grid.extract(self.channel(B, generator), assignment)
-        rx_symbols = self.grid.extract(tx_grid, assignment)
-
-        snr = torch.as_tensor(snr_db, dtype=torch.float32, device=self.device)
-        no = torch.pow(10.0, -snr / 10.0).expand(B, K)[..., None, None]
-        self._awgn.generator = generator
-        y = self._awgn(h * rx_symbols, no)
-
-        x_hat, no_eff = equalize(y, h, no, self.config.equalizer)
-        llr = self.demapper(x_hat.reshape(B, K, S * N), no_eff.reshape(B, K, S * N))
+        llr = self.demapper(rx.x_hat.reshape(B, K, S * N), rx.no_eff.reshape(B, K, S * N))
         llr = llr[..., : self.codewords_per_user * self.config.code.n]
         bits_hat = self.code.decode(llr.reshape(B, K, self.codewords_per_user, self.config.code.n))
-        return LinkOutput(bits_hat, symbols, x_hat, no_eff, h, no)
+        return LinkOutput(**vars(rx), bits_hat=bits_hat)

@@ -59,10 +59,21 @@ class OFDMAGrid:
             num_streams_per_tx=1,
             device=device,
         )
-        #: int64 (K, N) default assignment from ``config.allocation``.
-        self.default_assignment = fixed_assignment(
-            config.num_users, config.n, config.num_subcarriers, config.allocation
-        ).to(device)
+        #: int64 (K, N) assignment of a fixed pattern; None when it follows the channel.
+        self.default_assignment = (
+            fixed_assignment(config.num_users, config.n, config.num_subcarriers, config.allocation).to(device)
+            if config.allocation in ("contiguous", "interleaved")
+            else None
+        )
+
+    def _resolve(self, assignment: torch.Tensor | None) -> torch.Tensor:
+        """(1 or B, K, N) int64 assignment to use."""
+        a = self.default_assignment if assignment is None else assignment.to(torch.int64)
+        if a is None:
+            raise ValueError(
+                f"allocation = {self.config.allocation!r} follows the channel: pass an assignment"
+            )
+        return a.unsqueeze(0) if a.dim() == 2 else a
 
     def check_assignment(self, assignment: torch.Tensor) -> None:
         """Raise if ``assignment`` is not (K, N) or (B, K, N) indices into the grid."""
@@ -84,9 +95,7 @@ class OFDMAGrid:
 
     def _indices(self, assignment: torch.Tensor | None, batch: int) -> torch.Tensor:
         """(B, S, K*N) int64 grid indices of every user's subcarriers."""
-        a = self.default_assignment if assignment is None else assignment.to(torch.int64)
-        if a.dim() == 2:
-            a = a.unsqueeze(0)
+        a = self._resolve(assignment)
         flat = a.reshape(a.shape[0], 1, -1)
         return flat.expand(batch, self.num_ofdm_symbols, -1)
 
@@ -96,7 +105,7 @@ class OFDMAGrid:
         :param symbols: complex (B, K, S, N), user k's symbol for OFDM symbol s on its
             n-th subcarrier.
         :param assignment: int (K, N) or (B, K, N) subcarrier indices; orthogonal across
-            users. ``None`` uses the config's fixed pattern.
+            users. ``None`` uses the config's fixed pattern (if it has one).
         :returns: complex (B, S, L) transmitted grid.
         """
         B, K, S, N = symbols.shape
@@ -118,8 +127,5 @@ class OFDMAGrid:
             picked = grid.gather(-1, self._indices(assignment, B))
             return picked.reshape(B, S, K, N).permute(0, 2, 1, 3)
         B, _, S, _ = grid.shape
-        a = self.default_assignment if assignment is None else assignment.to(torch.int64)
-        if a.dim() == 2:
-            a = a.unsqueeze(0)
-        index = a.unsqueeze(2).expand(B, K, S, N)
+        index = self._resolve(assignment).unsqueeze(2).expand(B, K, S, N)
         return grid.gather(-1, index)
