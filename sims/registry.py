@@ -87,8 +87,9 @@ class PointContext:
 class MethodSpec:
     """A registered method kind.
 
-    ``validate(config, options, plain_axes)`` raises ValueError for a scenario the
-    method cannot run (checked for every point before any work starts).
+    ``validate(config, options, point)`` raises ValueError for a point the method
+    cannot run (``config`` with the point's overrides, ``point`` its plain axis
+    values); every point is checked before any work starts.
     ``stops_line(row, options)`` returns True when the points after this one on the
     first sweep axis can be skipped (e.g. no error at this SNR).
     ``references(config, metric, x_axis, xs)`` returns ``[(label, xs, ys)]`` curves
@@ -101,7 +102,7 @@ class MethodSpec:
     options: type[StrictModel] = NoOptions
     axes: frozenset[str] = frozenset()
     extra_columns: tuple[str, ...] = ()
-    validate: Callable[[Any, BaseModel, list[str]], None] | None = None
+    validate: Callable[[Any, BaseModel, dict[str, Any]], None] | None = None
     stops_line: Callable[[dict, BaseModel], bool] | None = None
     references: Callable[[Any, str, str, Any], list] | None = None
 

@@ -32,7 +32,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -47,6 +47,7 @@ __all__ = [
     "MethodInstance",
     "Scenario",
     "ScenarioConfig",
+    "SourceConfig",
     "SweepConfig",
     "Task",
     "format_value",
@@ -55,7 +56,20 @@ __all__ = [
 ]
 
 #: Config sections a dotted sweep axis may override.
-OVERRIDABLE = ("link",)
+OVERRIDABLE = ("link", "source")
+
+
+class SourceConfig(StrictModel):
+    """Where the images come from (float32 (N, 3, S, S) in [-1, 1])."""
+
+    dataset: Literal["camvid", "samples"] = Field(
+        "camvid", description="camvid: a CamVid folder; samples: scikit-image's photographs (no data needed)"
+    )
+    data_dir: str | None = Field(None, description="CamVid folder; default: $GSCSIM_DATA_DIR")
+    split: Literal["train", "val"] = "val"
+    image_size: int = Field(64, ge=8, le=1024)
+    num_images: int = Field(8, ge=1)
+    transform: Literal["resize_crop", "crop"] = "resize_crop"
 
 
 class AxisRange(StrictModel):
@@ -105,6 +119,7 @@ class ScenarioConfig(StrictModel):
     output: str = "results/sweep"
     confidence: float = Field(0.95, gt=0, lt=1, description="level of every confidence interval")
     link: LinkConfig = LinkConfig()
+    source: SourceConfig | None = None
     sweep: SweepConfig = SweepConfig()
     methods: dict[str, dict[str, Any]] = Field(min_length=1)
 
@@ -303,10 +318,11 @@ def scenario_from_dict(data: dict, source: str = "<config>") -> Scenario:
     # Resolve and check every point before any work starts.
     for point in scenario.points() or [()]:
         point_config = scenario.config_for(point)
+        plain = {k: v for k, v in point if "." not in k}
         for inst in methods.values():
             if inst.spec.validate is not None:
                 try:
-                    inst.spec.validate(point_config, inst.options, scenario.plain_axes)
+                    inst.spec.validate(point_config, inst.options, plain)
                 except ValueError as exc:
                     raise ConfigError(f"{source}: methods.{inst.name}: {exc}") from None
     return scenario

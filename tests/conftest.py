@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from phy import ChannelConfig, CodeConfig, GridConfig, LinkConfig
@@ -42,3 +45,40 @@ def make_link_config(
 @pytest.fixture
 def link_config():
     return make_link_config
+
+
+@pytest.fixture(scope="session")
+def camvid_dir() -> Path:
+    """The real CamVid folder ($GSCSIM_DATA_DIR or ../shared/data/camvid); skips when absent."""
+    candidates = [os.environ.get("GSCSIM_DATA_DIR"), Path(__file__).parents[1] / ".." / "shared" / "data" / "camvid"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "val").is_dir():
+            return Path(candidate).resolve()
+    pytest.skip("CamVid not present (set GSCSIM_DATA_DIR); CI points at ../shared/data/camvid")
+
+
+def write_fake_camvid(root: Path, n_train: int = 4, n_val: int = 4, size=(48, 36), absolute_lists=False) -> Path:
+    """A tiny CamVid folder in the SegNet layout: random RGB images, labels 0..11."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", n_train), ("val", n_val)):
+        (root / split).mkdir(parents=True, exist_ok=True)
+        (root / f"{split}annot").mkdir(exist_ok=True)
+        lines = []
+        for i in range(count):
+            name = f"seq_{i:03d}.png"
+            Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(root / split / name)
+            Image.fromarray(rng.integers(0, 12, (size[1], size[0]), dtype=np.uint8), mode="L").save(
+                root / f"{split}annot" / name
+            )
+            prefix = "/SegNet/CamVid/" if absolute_lists else ""
+            lines.append(f"{prefix}{split}/{name} {prefix}{split}annot/{name}")
+        (root / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture
+def fake_camvid(tmp_path) -> Path:
+    return write_fake_camvid(tmp_path / "camvid")

@@ -31,8 +31,8 @@ class BerOptions(StrictModel):
     early_stop: bool = Field(True, description="skip the points after the first error-free one")
 
 
-def _validate(config, options: BerOptions, plain_axes: list[str]) -> None:
-    used = [a for a in plain_axes if a in SNR_AXES]
+def _validate(config, options: BerOptions, point: dict) -> None:
+    used = [a for a in point if a in SNR_AXES]
     if len(used) != 1:
         raise ValueError(f"needs exactly one sweep axis among {', '.join(SNR_AXES)} (got {used or 'none'})")
     if used[0] == "tx_power_dbm" and config.link.budget is None:

@@ -265,7 +265,7 @@ BAD_SCENARIOS = [
     ({"sweep": {"axes": {"link.grid.num_userz": [1]}}}, "link.grid.num_userz: unknown key"),
     ({"sweep": {"axes": {"link.grid.num_users": [1, 0]}}}, "at sweep point link.grid.num_users = 0: link.grid.num_users: Input should be greater than 0"),
     ({"sweep": {"axes": {"seeds": [1]}}}, "does not use this axis"),
-    ({"sweep": {"axes": {"device.x": [1]}}}, "only keys under link can be swept"),
+    ({"sweep": {"axes": {"device.x": [1]}}}, "only keys under link, source can be swept"),
     ({"sweep": {"axes": {"x": []}}}, "sweep.axes: axis 'x' has no values"),
     ({"sweep": {"axes": {"x": {"start": 2, "stop": 1, "step": 1}}}}, "stop (1.0) is below start (2.0)"),
     ({"seeds": [1, 1]}, "seeds: seeds repeat a value"),
