@@ -29,8 +29,8 @@ class LinkBudget:
         return self.config.noise_psd_dbm_hz + 10.0 * math.log10(self.config.bandwidth_hz)
 
     def path_gain_db(self, distance_m: torch.Tensor | float) -> torch.Tensor:
-        """eps0 * (d / 1 m)^(-phi) in dB (negative), elementwise."""
-        d = torch.as_tensor(distance_m, dtype=torch.float64)
+        """eps0 * (d / 1 m)^(-phi) in dB (negative), elementwise, float64 on d's device."""
+        d = torch.as_tensor(distance_m).to(torch.float64)
         if torch.any(d < 1.0):
             raise ValueError("distance_m must be >= 1 m (the path-loss reference distance)")
         return self.config.path_loss_ref_db - 10.0 * self.config.path_loss_exponent * torch.log10(d)
@@ -38,7 +38,7 @@ class LinkBudget:
     def snr_db(
         self, distance_m: torch.Tensor | float, tx_power_dbm: torch.Tensor | float | None = None
     ) -> torch.Tensor:
-        """Average received SNR (before small-scale fading) at ``distance_m``, float64."""
+        """Average received SNR (before small-scale fading) at ``distance_m``, float64 on its device."""
         p = self.config.tx_power_dbm if tx_power_dbm is None else tx_power_dbm
         return torch.as_tensor(p, dtype=torch.float64) + self.path_gain_db(distance_m) - self.noise_power_dbm
 

@@ -59,7 +59,7 @@ def _operating_point(link: OFDMALink, config, axis: str, value: float):
 
     def per_user_snr(batch_size: int, generator: torch.Generator) -> torch.Tensor:
         d = budget.sample_distances((batch_size, link.num_users), generator, link.device)
-        return budget.snr_db(d.double().cpu(), value).to(link.device, torch.float32)
+        return budget.snr_db(d, value).float()
 
     return per_user_snr, float("nan"), float("nan")  # per-user SNRs: no single value
 
