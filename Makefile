@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	touch $@
 
 demo: install
-	$(VENV)/bin/gscsim ber sims/configs/demo_ber.toml --resume
+	$(VENV)/bin/gscsim sweep sims/configs/demo.toml --resume
 
 test: install
 	$(PY) -m pytest -q
@@ -32,6 +32,7 @@ test: install
 bench: install
 	$(PY) sims/bench/phy_throughput.py
 	$(PY) sims/bench/allocation.py
+	$(PY) sims/bench/nullspace.py
 
 clean:
 	rm -rf $(VENV) results

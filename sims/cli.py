@@ -82,6 +82,26 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from phy.config import format_validation_error
+
+    from .train.ddpm import DdpmTrainConfig, train_ddpm
+
+    data = {k: v for k, v in vars(args).items() if k in DdpmTrainConfig.model_fields and v is not None}
+    try:
+        config = DdpmTrainConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+    try:
+        path = train_ddpm(config, resume=args.resume, quiet=args.quiet)
+    except (FileNotFoundError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+    print(f"model written to {path}")
+    return 0
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="scenario TOML file (see sims/configs/)")
     parser.add_argument("--output", help="output folder (default: the config's `output`)")
@@ -137,6 +157,29 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--confidence", type=float, help="confidence level of the bands (default: the run's)")
     plot.add_argument("--output", help="folder for the PNGs (default: beside the results)")
     plot.set_defaults(func=_cmd_plot)
+
+    train = sub.add_parser("train", help="train the shipped models", description="Train a model gscsim ships.")
+    models = train.add_subparsers(dest="model", metavar="MODEL", required=True)
+    ddpm = models.add_parser(
+        "ddpm",
+        help="the unconditional CamVid DDPM of the null-space receiver",
+        description="Train a diffusers UNet2DModel (linear 1000-step DDPM) on CamVid train crops; "
+        "GPU when available. Writes OUTPUT/model (safetensors), checkpoint/, training.json, samples.png.",
+    )
+    ddpm.add_argument("--data-dir", dest="data_dir", help="CamVid folder (default: $GSCSIM_DATA_DIR)")
+    ddpm.add_argument("--output", help="output folder (default: results/train/camvid-ddpm-32)")
+    ddpm.add_argument("--image-size", dest="image_size", type=int)
+    ddpm.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), help="e.g. 32,64,64")
+    ddpm.add_argument("--layers-per-block", dest="layers_per_block", type=int)
+    ddpm.add_argument("--steps", type=int)
+    ddpm.add_argument("--batch-size", dest="batch_size", type=int)
+    ddpm.add_argument("--lr", type=float)
+    ddpm.add_argument("--seed", type=int)
+    ddpm.add_argument("--device", help="cpu, cuda, cuda:N, auto (default)")
+    ddpm.add_argument("--checkpoint-every", dest="checkpoint_every", type=int)
+    ddpm.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
+    ddpm.add_argument("--quiet", action="store_true")
+    ddpm.set_defaults(func=_cmd_train)
     return parser
 
 

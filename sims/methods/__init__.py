@@ -1,3 +1,3 @@
 """Built-in methods; importing this package registers them."""
 
-from . import ber, received  # noqa: F401
+from . import ber, generative, received  # noqa: F401

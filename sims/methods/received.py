@@ -18,17 +18,32 @@ from semantic.metrics import ms_ssim, psnr, ssim
 from ..registry import Metric, PointContext, register_method
 from .images import check_source, user_images
 
-__all__ = ["ReceivedOptions", "received_at_point"]
+__all__ = [
+    "IMAGE_COLUMNS",
+    "IMAGE_METRICS",
+    "ReceivedOptions",
+    "TransmissionOptions",
+    "bridge_for",
+    "image_metrics",
+    "received_at_point",
+    "validate_transmission",
+]
+
+IMAGE_METRICS = [Metric("psnr"), Metric("ssim"), Metric("ms_ssim")]
+IMAGE_COLUMNS = ("n_subcarriers", "m_entries", "slots", "bit_error_rate")
 
 
-class ReceivedOptions(BridgeConfig):
-    """Bridge options plus the fill and the operating point when it is not swept."""
+class TransmissionOptions(BridgeConfig):
+    """Bridge options plus the operating point when it is not swept."""
 
-    fill: Literal["zeros", "nearest"] = "zeros"
     snr_db: float | None = Field(None, description="SNR per resource element when snr_db is not a sweep axis")
 
 
-def _bridge(options: ReceivedOptions, point: dict) -> BridgeConfig:
+class ReceivedOptions(TransmissionOptions):
+    fill: Literal["zeros", "nearest"] = "zeros"
+
+
+def bridge_for(options: TransmissionOptions, point: dict) -> BridgeConfig:
     fields = set(BridgeConfig.model_fields)
     data = {k: v for k, v in options.model_dump().items() if k in fields}
     if "nm_ratio" in point:
@@ -39,12 +54,13 @@ def _bridge(options: ReceivedOptions, point: dict) -> BridgeConfig:
         raise ValueError(format_validation_error(exc)) from None
 
 
-def _validate(config, options: ReceivedOptions, point: dict) -> None:
+def validate_transmission(config, options: TransmissionOptions, point: dict) -> None:
+    """ValueError for a point whose images cannot go over the link."""
     check_source(config)
     if "snr_db" not in point and options.snr_db is None:
         raise ValueError("set snr_db, or sweep it")
     shape = (3, config.source.image_size, config.source.image_size)
-    resolve_image_link(config.link, _bridge(options, point), shape)
+    resolve_image_link(config.link, bridge_for(options, point), shape)
 
 
 def received_at_point(ctx: PointContext, bridge: BridgeConfig) -> tuple[ImageLink, Received]:
@@ -69,16 +85,20 @@ def received_at_point(ctx: PointContext, bridge: BridgeConfig) -> tuple[ImageLin
 
 @register_method(
     "received",
-    metrics=[Metric("psnr"), Metric("ssim"), Metric("ms_ssim")],
+    metrics=IMAGE_METRICS,
     options=ReceivedOptions,
     axes={"snr_db", "nm_ratio"},
-    extra_columns=("n_subcarriers", "m_entries", "slots", "bit_error_rate"),
-    validate=_validate,
+    extra_columns=IMAGE_COLUMNS,
+    validate=validate_transmission,
 )
 def received(ctx: PointContext) -> dict:
-    link, rx = received_at_point(ctx, _bridge(ctx.options, ctx.point))
-    estimate = rx.unrestored(ctx.options.fill).flatten(0, 1)
-    reference = rx.images.flatten(0, 1)
+    link, rx = received_at_point(ctx, bridge_for(ctx.options, ctx.point))
+    return image_metrics(rx.unrestored(ctx.options.fill), link, rx)
+
+
+def image_metrics(estimate, link: ImageLink, rx: Received) -> dict:
+    """Per-image PSNR, SSIM, MS-SSIM of ``estimate`` (B, K, C, H, W) and the link's columns."""
+    estimate, reference = estimate.flatten(0, 1), rx.images.flatten(0, 1)
     out = {
         "psnr": psnr(estimate, reference), "ssim": ssim(estimate, reference),
         "ms_ssim": ms_ssim(estimate, reference),

@@ -1,0 +1,1 @@
+"""Generative receivers: null-space (DDNM/DDNM+) sampling and RePaint, on diffusers models."""

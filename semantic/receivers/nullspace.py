@@ -1,0 +1,189 @@
+"""Null-space diffusion sampling (DDNM / DDNM+) for any linear measurement y = A x + n.
+
+Wang, Yu, Zhang, "Zero-shot image restoration using denoising diffusion
+null-space model", ICLR 2023; as used for multi-user OFDMA by Grassucci et
+al. (2024). At every step the model's clean estimate x0|t is corrected in the
+range space of A and kept in its null space:
+
+    x0|t_hat = x0|t - Sigma_t A+ (A x0|t - y)
+
+and the next sample is drawn around x0|t_hat. Without noise Sigma_t = I
+(the received entries are kept exactly). With noise of standard deviation
+sigma_y (DDNM+, eqs. 17-19 of Wang et al.), for a step whose next sample is
+x_{t-1} = a_t x0|t_hat + (terms in x_t, eps) + (noise of std sigma_t):
+
+    lambda_t = 1 if sigma_t >= a_t sigma_y else sigma_t / (a_t sigma_y)
+    gamma_t  = sigma_t^2 - (a_t lambda_t sigma_y)^2
+
+Sigma_t = lambda_t and the injected noise has variance gamma_t, so the noise
+that y carries into x_{t-1} never exceeds the step's own noise budget.
+sigma_y may differ per entry (e.g. sigma / |h| after equalisation); lambda_t
+and gamma_t are then elementwise on the received entries, and gamma_t =
+sigma_t^2 elsewhere.
+
+Two samplers over the scheduler's ``alphas_cumprod``:
+- ``ddpm``: ancestral steps; a_t = sqrt(abar_{t-1}) beta_t / (1 - abar_t),
+  sigma_t^2 = (1 - abar_{t-1}) / (1 - abar_t) beta_t (beta_t for skipped steps
+  is 1 - abar_t / abar_{t-1});
+- ``ddim``: a_t = sqrt(abar_{t-1}), sigma_t^2 = 1 - abar_{t-1} (all the noise of
+  x_{t-1}); gamma_t is split into fresh noise (share eta) and the model's eps.
+
+Optional time travel (DDNM, Sec. 3.4): every ``travel_length`` steps, jump
+back ``travel_length`` steps by re-noising (q(x_{t+l} | x_t)) and denoise
+again, ``travel_repeat`` times.
+
+The update equations are written here rather than taken from a diffusers
+scheduler's ``step`` because DDNM+ changes the injected noise variance,
+which ``step`` does not expose; the scheduler supplies the noise schedule
+and the timesteps, so any diffusers noise-prediction model and DDPM-family
+scheduler works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+__all__ = ["LinearOperator", "NullSpaceConfig", "ddnm_coefficients", "null_space_sample", "travel_schedule"]
+
+
+class LinearOperator(Protocol):
+    """y = A x: images (..., C, H, W) <-> measurements; A_pinv(y) has the image shape."""
+
+    def A(self, images: torch.Tensor) -> torch.Tensor: ...
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class NullSpaceConfig:
+    """Sampler settings.
+
+    :param steps: denoising steps (timesteps spread over the training schedule).
+    :param sampler: ``"ddim"`` or ``"ddpm"`` (ancestral).
+    :param eta: DDIM's share of fresh noise (0: deterministic given x_T).
+    :param travel_length: time-travel jump in steps (0: none).
+    :param travel_repeat: how many times each jump is repeated.
+    :param clip: clamp x0|t to [-1, 1] before the correction.
+    """
+
+    steps: int = 50
+    sampler: str = "ddim"
+    eta: float = 0.85
+    travel_length: int = 0
+    travel_repeat: int = 1
+    clip: bool = True
+
+    def __post_init__(self):
+        if self.sampler not in ("ddim", "ddpm"):
+            raise ValueError(f"sampler {self.sampler!r}: expected 'ddim' or 'ddpm'")
+        if self.steps < 1 or not 0 <= self.eta <= 1 or self.travel_length < 0 or self.travel_repeat < 1:
+            raise ValueError("steps >= 1, 0 <= eta <= 1, travel_length >= 0, travel_repeat >= 1")
+
+
+def ddnm_coefficients(a_t, sigma_t, sigma_y) -> tuple[torch.Tensor, torch.Tensor]:
+    """(lambda_t, gamma_t) of DDNM+ (Wang et al., eq. 19), elementwise in sigma_y >= 0."""
+    sigma_y = torch.as_tensor(sigma_y, dtype=torch.float32)
+    a_t = torch.as_tensor(a_t, dtype=torch.float32)
+    sigma_t = torch.as_tensor(sigma_t, dtype=torch.float32)
+    scaled = a_t * sigma_y
+    lam = torch.where(sigma_t >= scaled, torch.ones_like(scaled), sigma_t / scaled)
+    # a_t lambda_t sigma_y = min(a_t sigma_y, sigma_t): no inf * 0 when sigma_y is infinite
+    gamma = (sigma_t.square() - torch.minimum(scaled, sigma_t).square()).clamp_min(0.0)
+    return lam, gamma
+
+
+def travel_schedule(steps: int, travel_length: int, travel_repeat: int) -> list[tuple[int, int]]:
+    """Transitions (from_index, to_index) over states 0 (pure noise) .. steps (clean).
+
+    to = from + 1 is a denoising step; to < from a jump back in time (re-noising).
+    Jumps happen only at the frontier (the furthest state reached), every
+    ``travel_length`` steps, ``travel_repeat`` times each, never nested.
+    """
+    moves, i, reached, jumps = [], 0, 0, {}
+    while i < steps:
+        moves.append((i, i + 1))
+        i += 1
+        reached = max(reached, i)
+        if travel_length and i == reached and i < steps and i % travel_length == 0:
+            if jumps.get(i, 0) < travel_repeat:
+                jumps[i] = jumps.get(i, 0) + 1
+                moves.append((i, i - travel_length))
+                i -= travel_length
+    return moves
+
+
+@torch.no_grad()
+def null_space_sample(
+    unet: torch.nn.Module,
+    alphas_cumprod: torch.Tensor,
+    timesteps: torch.Tensor,
+    operator: LinearOperator,
+    y: torch.Tensor,
+    generator: torch.Generator,
+    config: NullSpaceConfig = NullSpaceConfig(),
+    sigma_y: torch.Tensor | float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> torch.Tensor:
+    """Sample x with A x ~ y.
+
+    :param unet: noise predictor, ``unet(x (N, C, H, W), t).sample`` (a diffusers UNet2DModel).
+    :param alphas_cumprod: float (T,) of the scheduler.
+    :param timesteps: int (steps,) decreasing timesteps (``scheduler.set_timesteps``).
+    :param operator: A, A_pinv on images of shape (..., C, H, W).
+    :param y: the measurement.
+    :param sigma_y: noise std of A+ y per image entry, broadcastable to the image shape
+        (0: noiseless; DDNM's range-space correction is then exact).
+    :returns: float32 images, shape of ``A_pinv(y)``.
+    """
+    known = operator.A_pinv(y)
+    shape = known.shape
+    device = known.device
+    c, h, w = shape[-3:]
+    abar = alphas_cumprod.to(device=device, dtype=torch.float32)
+    ts = [int(t) for t in timesteps]
+    if config.travel_length and config.travel_length >= len(ts):
+        raise ValueError(f"travel_length ({config.travel_length}) must be below steps ({len(ts)})")
+
+    def abar_at(index: int) -> torch.Tensor:  # index into ts; len(ts) means "clean"
+        return abar[ts[index]] if index < len(ts) else torch.ones((), device=device)
+
+    sigma_y = torch.broadcast_to(torch.as_tensor(sigma_y, dtype=torch.float32, device=device), shape)
+    measured = operator.A_pinv(operator.A(torch.ones(shape, device=device))) != 0  # received entries
+    x = torch.randn(shape, generator=generator, device=device)
+    moves = travel_schedule(len(ts), config.travel_length, config.travel_repeat)
+    for n, (i, j) in enumerate(moves):
+        if j < i:  # time travel: re-noise from step i back to step j
+            ratio = abar_at(i) / abar_at(j)
+            noise = torch.randn(shape, generator=generator, device=device)
+            x = (1 / ratio).sqrt() * x + (1 - 1 / ratio).sqrt() * noise
+            continue
+        t = ts[i]
+        ab_t, ab_prev = abar_at(i), abar_at(j)
+        eps = unet(x.reshape(-1, c, h, w), t).sample.reshape(shape).float()
+        x0 = (x - (1 - ab_t).sqrt() * eps) / ab_t.sqrt()
+        if config.clip:
+            x0 = x0.clamp(-1, 1)
+        if config.sampler == "ddpm":
+            beta = 1 - ab_t / ab_prev
+            a_t = ab_prev.sqrt() * beta / (1 - ab_t)
+            sigma_t = ((1 - ab_prev) / (1 - ab_t) * beta).sqrt()
+        else:
+            a_t, sigma_t = ab_prev.sqrt(), (1 - ab_prev).sqrt()
+        lam, gamma = ddnm_coefficients(a_t, sigma_t, sigma_y)
+        gamma = torch.where(measured, gamma, sigma_t.square())  # null space: the full noise
+        x0_hat = x0 - lam * operator.A_pinv(operator.A(x0) - y)
+        noise = torch.randn(shape, generator=generator, device=device)
+        if config.sampler == "ddpm":
+            c_t = (1 - beta).sqrt() * (1 - ab_prev) / (1 - ab_t)
+            x = a_t * x0_hat + c_t * x + gamma.sqrt() * noise
+        else:
+            fresh = config.eta * ((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev)).sqrt()
+            share = torch.where(sigma_t > 0, (fresh / sigma_t.clamp_min(1e-12)).clamp(max=1), 0.0)
+            x = a_t * x0_hat + gamma.sqrt() * (share * noise + (1 - share.square()).sqrt() * eps)
+        if progress is not None:
+            progress(n + 1, len(moves))
+    return x

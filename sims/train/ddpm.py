@@ -1,0 +1,202 @@
+"""`gscsim train ddpm`: the unconditional CamVid DDPM the null-space receiver loads by default.
+
+A diffusers ``UNet2DModel`` trained with the epsilon loss on a linear
+1000-step ``DDPMScheduler``, on random crops of CamVid train images resized
+to a few scales (shorter side 1.0 to 1.4 times the crop, random horizontal
+flips), AdamW with warm-up, EMA of the weights (the EMA weights are what
+ships). It uses a GPU when there is one and runs, slower, on the CPU.
+Checkpoints every ``checkpoint_every`` steps; ``--resume`` continues from one.
+
+Output folder: ``model/`` (``unet/`` safetensors + config, ``scheduler/``),
+``checkpoint/``, ``training.json`` (config, steps, time, device, losses),
+``samples.png`` (a grid of DDIM samples from the EMA model).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
+from diffusers.training_utils import EMAModel
+from pydantic import Field
+from tqdm import tqdm
+
+from phy.config import StrictModel
+from phy.rng import make_generator, resolve_device
+from semantic.data import load_camvid
+from semantic.receivers.models import count_parameters, save_diffusion
+
+from ..results import write_json
+
+__all__ = ["DdpmTrainConfig", "build_unet", "train_ddpm"]
+
+
+class DdpmTrainConfig(StrictModel):
+    data_dir: str | None = Field(None, description="CamVid folder; default $GSCSIM_DATA_DIR")
+    output: str = "results/train/camvid-ddpm-32"
+    image_size: int = Field(32, ge=8, le=256)
+    channels: tuple[int, ...] = (32, 64, 64)
+    layers_per_block: int = Field(1, ge=1, le=4)
+    steps: int = Field(6000, ge=1)
+    batch_size: int = Field(16, ge=1)
+    lr: float = Field(2e-4, gt=0)
+    warmup_steps: int = Field(200, ge=0)
+    ema_decay: float = Field(0.999, ge=0, lt=1)
+    scales: tuple[float, ...] = (1.0, 1.15, 1.3, 1.4)
+    seed: int = Field(0, ge=0)
+    device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$")
+    checkpoint_every: int = Field(500, ge=1)
+    log_every: int = Field(100, ge=1)
+
+
+def build_unet(config: DdpmTrainConfig) -> UNet2DModel:
+    """The small U-Net: one resolution level per channel entry, attention in the middle block."""
+    levels = len(config.channels)
+    return UNet2DModel(
+        sample_size=config.image_size,
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=tuple(config.channels),
+        layers_per_block=config.layers_per_block,
+        down_block_types=("DownBlock2D",) * levels,
+        up_block_types=("UpBlock2D",) * levels,
+        norm_num_groups=min(16, min(config.channels)),
+    )
+
+
+def _training_images(config: DdpmTrainConfig) -> list[torch.Tensor]:
+    """CamVid train at each scale: (N, 3, s_h, s_w) with the shorter side s * image_size."""
+    from semantic.data import resolve_data_dir
+
+    root = resolve_data_dir(config.data_dir)
+    out = []
+    for scale in config.scales:
+        side = max(config.image_size, round(scale * config.image_size))
+        # load at a square centre crop of the resized image keeps the scene's middle;
+        # "resize_crop" at `side` then random crops of image_size inside it.
+        out.append(load_camvid(root, "train", image_size=side, transform="resize_crop"))
+    return out
+
+
+def _batch(images: list[torch.Tensor], size: int, batch: int, g: torch.Generator) -> torch.Tensor:
+    """Random crops of random scales with random horizontal flips: (batch, 3, size, size)."""
+    scale_idx = torch.randint(len(images), (batch,), generator=g)
+    crops = []
+    for i in scale_idx.tolist():
+        pool = images[i]
+        n, _, h, w = pool.shape
+        k = int(torch.randint(n, (1,), generator=g))
+        top = int(torch.randint(h - size + 1, (1,), generator=g))
+        left = int(torch.randint(w - size + 1, (1,), generator=g))
+        crop = pool[k, :, top : top + size, left : left + size]
+        if bool(torch.rand(1, generator=g) < 0.5):
+            crop = crop.flip(-1)
+        crops.append(crop)
+    return torch.stack(crops)
+
+
+@torch.no_grad()
+def sample_grid(unet: UNet2DModel, scheduler: DDPMScheduler, count: int, steps: int, seed: int, device: str) -> torch.Tensor:
+    """``count`` DDIM samples (eta 0) of the model, float32 (count, 3, S, S) in [-1, 1]."""
+    ddim = DDIMScheduler.from_config(scheduler.config)
+    ddim.set_timesteps(steps)
+    g = make_generator(seed, device)
+    size = unet.config.sample_size
+    x = torch.randn(count, 3, size, size, generator=g, device=device)
+    for t in ddim.timesteps:
+        x = ddim.step(unet(x, t).sample, t, x).prev_sample
+    return x.clamp(-1, 1).cpu()
+
+
+def save_image_grid(images: torch.Tensor, path: Path, columns: int = 8) -> None:
+    from PIL import Image
+
+    n, c, h, w = images.shape
+    rows = math.ceil(n / columns)
+    grid = torch.ones(c, rows * (h + 2), columns * (w + 2))
+    for i, img in enumerate(images):
+        r, q = divmod(i, columns)
+        grid[:, r * (h + 2) + 1 : r * (h + 2) + 1 + h, q * (w + 2) + 1 : q * (w + 2) + 1 + w] = img
+    array = ((grid.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+    Image.fromarray(array).save(path)
+
+
+def train_ddpm(config: DdpmTrainConfig, resume: bool = False, quiet: bool = False) -> Path:
+    """Train (or continue) and write the model folder; return ``output/model``."""
+    device = resolve_device(config.device)
+    out = Path(config.output)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)  # parameter initialisation of the U-Net
+    unet = build_unet(config).to(device)
+    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear")
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=config.lr, weight_decay=0.0)
+    ema = EMAModel(unet.parameters(), decay=config.ema_decay)
+    data_g = make_generator(config.seed + 1)
+    noise_g = make_generator(config.seed + 2, device)
+    start_step, losses, elapsed = 0, [], 0.0
+
+    ckpt = out / "checkpoint"
+    if resume and (ckpt / "state.pt").exists():
+        state = torch.load(ckpt / "state.pt", map_location=device, weights_only=True)
+        unet.load_state_dict(UNet2DModel.from_pretrained(ckpt / "unet", low_cpu_mem_usage=False).state_dict())
+        optimizer.load_state_dict(state["optimizer"])
+        ema.load_state_dict(state["ema"])
+        data_g.set_state(state["data_rng"])
+        noise_g.set_state(state["noise_rng"].to(noise_g.get_state().device))
+        start_step, elapsed = int(state["step"]), float(state["elapsed"])
+        losses = json.loads((ckpt / "losses.json").read_text())
+
+    images = _training_images(config)
+    unet.train()
+    bar = tqdm(range(start_step, config.steps), initial=start_step, total=config.steps, disable=quiet, desc="ddpm")
+    window, tick = [], time.perf_counter()
+    for step in bar:
+        x0 = _batch(images, config.image_size, config.batch_size, data_g).to(device)
+        noise = torch.randn(x0.shape, generator=noise_g, device=device)
+        t = torch.randint(0, 1000, (x0.shape[0],), generator=noise_g, device=device)
+        loss = torch.nn.functional.mse_loss(unet(scheduler.add_noise(x0, noise, t), t).sample, noise)
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * min(1.0, (step + 1) / max(1, config.warmup_steps))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        optimizer.step()
+        ema.step(unet.parameters())
+        window.append(loss.item())
+        if (step + 1) % config.log_every == 0:
+            losses.append([step + 1, sum(window) / len(window)])
+            bar.set_postfix_str(f"loss {losses[-1][1]:.4f}")
+            window = []
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            elapsed += time.perf_counter() - tick
+            tick = time.perf_counter()
+            ckpt.mkdir(exist_ok=True)
+            unet.save_pretrained(ckpt / "unet", safe_serialization=True)
+            torch.save(
+                {"optimizer": optimizer.state_dict(), "ema": ema.state_dict(), "step": step + 1,
+                 "elapsed": elapsed, "data_rng": data_g.get_state(), "noise_rng": noise_g.get_state().cpu()},
+                ckpt / "state.pt",
+            )  # fmt: skip
+            (ckpt / "losses.json").write_text(json.dumps(losses))
+    bar.close()
+
+    final = copy.deepcopy(unet)
+    ema.copy_to(final.parameters())
+    final.eval()
+    model_dir = save_diffusion(final, scheduler, out / "model")
+    save_image_grid(sample_grid(final, scheduler, 32, 50, config.seed, device), out / "samples.png")
+    write_json(
+        out / "training.json",
+        {
+            "config": config.model_dump(mode="json"), "device": device,
+            "device_name": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
+            "torch_threads": torch.get_num_threads(), "steps": config.steps, "seconds": round(elapsed, 1),
+            "parameters": count_parameters(final), "losses": losses,
+        },
+    )  # fmt: skip
+    return model_dir
