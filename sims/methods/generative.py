@@ -17,14 +17,13 @@ from semantic.receivers.models import DEFAULT_MODEL, load_diffusion, model_sampl
 from semantic.receivers.nullspace import NullSpaceConfig, null_space_sample
 from semantic.receivers.repaint import repaint
 
-from ..registry import PointContext, register_method
+from ..registry import PointContext
 from .received import (
-    IMAGE_COLUMNS,
-    IMAGE_METRICS,
     TransmissionOptions,
     bridge_for,
     image_metrics,
     received_at_point,
+    register_image_method,
     validate_transmission,
 )
 
@@ -78,14 +77,7 @@ def _receiver_generator(ctx: PointContext, name: str) -> torch.Generator:
     return make_generator(derive_seed(ctx.seed, name, *sorted((k, repr(v)) for k, v in ctx.axes.items())), ctx.device)
 
 
-@register_method(
-    "nullspace",
-    metrics=IMAGE_METRICS,
-    options=NullSpaceOptions,
-    axes={"snr_db", "nm_ratio"},
-    extra_columns=IMAGE_COLUMNS,
-    validate=_validate,
-)
+@register_image_method("nullspace", NullSpaceOptions, _validate)
 def nullspace(ctx: PointContext) -> dict:
     opts: NullSpaceOptions = ctx.options
     link, rx = received_at_point(ctx, bridge_for(opts, ctx.point))
@@ -100,14 +92,7 @@ def nullspace(ctx: PointContext) -> dict:
     return image_metrics(estimate.clamp(-1, 1), link, rx)
 
 
-@register_method(
-    "repaint",
-    metrics=IMAGE_METRICS,
-    options=RepaintOptions,
-    axes={"snr_db", "nm_ratio"},
-    extra_columns=IMAGE_COLUMNS,
-    validate=_validate,
-)
+@register_image_method("repaint", RepaintOptions, _validate)
 def repaint_method(ctx: PointContext) -> dict:
     opts: RepaintOptions = ctx.options
     link, rx = received_at_point(ctx, bridge_for(opts, ctx.point))

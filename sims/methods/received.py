@@ -26,6 +26,7 @@ __all__ = [
     "bridge_for",
     "image_metrics",
     "received_at_point",
+    "register_image_method",
     "validate_transmission",
 ]
 
@@ -83,14 +84,15 @@ def received_at_point(ctx: PointContext, bridge: BridgeConfig) -> tuple[ImageLin
     return link, last[1]
 
 
-@register_method(
-    "received",
-    metrics=IMAGE_METRICS,
-    options=ReceivedOptions,
-    axes={"snr_db", "nm_ratio"},
-    extra_columns=IMAGE_COLUMNS,
-    validate=validate_transmission,
-)
+def register_image_method(kind: str, options: type[TransmissionOptions], validate=validate_transmission):
+    """Register a method that sends the scenario's images and scores what a user gets."""
+    return register_method(
+        kind, metrics=IMAGE_METRICS, options=options, axes={"snr_db", "nm_ratio"},
+        extra_columns=IMAGE_COLUMNS, validate=validate,
+    )  # fmt: skip
+
+
+@register_image_method("received", ReceivedOptions)
 def received(ctx: PointContext) -> dict:
     link, rx = received_at_point(ctx, bridge_for(ctx.options, ctx.point))
     return image_metrics(rx.unrestored(ctx.options.fill), link, rx)
