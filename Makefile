@@ -33,6 +33,7 @@ bench: install
 	$(PY) sims/bench/phy_throughput.py
 	$(PY) sims/bench/allocation.py
 	$(PY) sims/bench/nullspace.py
+	$(PY) sims/bench/latency_opt.py
 
 clean:
 	rm -rf $(VENV) results

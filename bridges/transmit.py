@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from phy import CodeConfig, LinkConfig, OFDMALink
 from phy.config import StrictModel, format_validation_error
@@ -44,11 +44,21 @@ class BridgeConfig(StrictModel):
     nm_ratio: float | None = Field(
         None, gt=0, le=1, description="N / M: sets N = round(ratio * M) subcarriers per user and L = K N"
     )
+    bandwidth_ratio: float | None = Field(
+        None, gt=0, le=1,
+        description="channel uses per source value k/n: sets N = round(ratio * C H W / S) and L = K N",
+    )  # fmt: skip
     sent_pattern: Literal["contiguous", "interleaved"] = Field(
         "interleaved", description="which N of the M entries per symbol are sent"
     )
     interleaver_seed: int | None = Field(0, ge=0, description="pixel interleaver seed; None: no interleaver")
     bits_per_pixel: int = Field(8, ge=1, le=8, description="digital path quantisation")
+
+    @model_validator(mode="after")
+    def _one_ratio(self) -> "BridgeConfig":
+        if self.nm_ratio is not None and self.bandwidth_ratio is not None:
+            raise ValueError("give nm_ratio or bandwidth_ratio, not both")
+        return self
 
 
 @dataclass
@@ -97,14 +107,19 @@ def resolve_image_link(
     """
     layout = SignalLayout(tuple(image_shape), link.grid.num_ofdm_symbols, bridge.interleaver_seed)
     M = layout.entries_per_symbol
-    N = max(1, round(bridge.nm_ratio * M)) if bridge.nm_ratio is not None else link.grid.n
+    if bridge.nm_ratio is not None:
+        N = max(1, round(bridge.nm_ratio * M))
+    elif bridge.bandwidth_ratio is not None:
+        N = max(1, round(bridge.bandwidth_ratio * layout.num_values / layout.num_ofdm_symbols))
+    else:
+        N = link.grid.n
     if N > M:
         raise ValueError(
             f"link.grid.subcarriers_per_user: N = {N} exceeds the M = {M} signal entries per OFDM "
             f"symbol of a {'x'.join(map(str, image_shape))} image over {link.grid.num_ofdm_symbols} symbols"
         )
     data = link.model_dump()
-    if bridge.nm_ratio is not None:
+    if bridge.nm_ratio is not None or bridge.bandwidth_ratio is not None:
         data["grid"].update(subcarriers_per_user=N, num_subcarriers=link.grid.num_users * N)
     if bridge.path == "analog":  # values go straight on subcarriers: no code
         capacity = link.grid.num_ofdm_symbols * N * link.bits_per_symbol

@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import torch
+from sionna.phy.fec.crc import CRCDecoder, CRCEncoder
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.utils import hard_decisions
 
 from .config import CodeConfig
 
-__all__ = ["ChannelCode"]
+__all__ = ["ChannelCode", "Crc"]
+
+
+class Crc(torch.nn.Module):
+    """A 5G CRC (Sionna's ``CRCEncoder``/``CRCDecoder``, TS 38.212), default CRC24A.
+
+    ``attach``: float (..., k) -> (..., k + length); ``check``: (..., k + length) ->
+    (float (..., k) bits, bool (...,) valid).
+    """
+
+    def __init__(self, degree: str = "CRC24A", device: str = "cpu"):
+        super().__init__()
+        self.encoder = CRCEncoder(degree, device=device)
+        self.decoder = CRCDecoder(self.encoder, device=device)
+        self.length = self.encoder.crc_length
+
+    def attach(self, bits: torch.Tensor) -> torch.Tensor:
+        return self.encoder(bits)
+
+    def check(self, bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        info, valid = self.decoder(bits)
+        return info, valid[..., 0]
 
 
 class ChannelCode(torch.nn.Module):

@@ -46,6 +46,7 @@ class Reception:
     """What each user received on its subcarriers in one slot (on the link's device)."""
 
     symbols: torch.Tensor  #: complex64 (B, K, S, N) values each user was sent
+    y: torch.Tensor  #: complex64 (B, K, S, N) what each user received (h x + n), before equalisation
     x_hat: torch.Tensor  #: complex64 (B, K, S, N) equalised values at each user
     no_eff: torch.Tensor  #: float32 (B, K, S, N) noise variance of x_hat - symbols
     channel: torch.Tensor  #: complex64 (B, K, S, N) each user's channel on its subcarriers
@@ -153,7 +154,7 @@ class OFDMALink(torch.nn.Module):
         y = self._awgn(h * rx_symbols, no)
         x_hat, no_eff = equalize(y, h, no, self.config.equalizer)
         a = assignment if assignment.dim() == 3 else assignment.unsqueeze(0)
-        return Reception(symbols, x_hat, no_eff, h, no, a)
+        return Reception(symbols, y, x_hat, no_eff, h, no, a)
 
     def forward(
         self,

@@ -82,24 +82,53 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
+def _run_trainer(args: argparse.Namespace, config_cls, train, check=None, **train_kwargs) -> int:
+    """Validate the CLI options into ``config_cls`` (one-line errors), train, print the folder."""
     from pydantic import ValidationError
 
     from phy.config import format_validation_error
 
-    from .train.ddpm import DdpmTrainConfig, train_ddpm
-
-    data = {k: v for k, v in vars(args).items() if k in DdpmTrainConfig.model_fields and v is not None}
+    data = {k: v for k, v in vars(args).items() if k in config_cls.model_fields and v is not None}
     try:
-        config = DdpmTrainConfig.model_validate(data)
+        config = config_cls.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
+    if check is not None:
+        check(config)
     try:
-        path = train_ddpm(config, resume=args.resume, quiet=args.quiet)
+        path = train(config, quiet=args.quiet, **train_kwargs)
     except (FileNotFoundError, ValueError) as exc:
         raise ConfigError(str(exc)) from None
     print(f"model written to {path}")
     return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train.ddpm import DdpmTrainConfig, train_ddpm
+
+    return _run_trainer(args, DdpmTrainConfig, train_ddpm, resume=args.resume)
+
+
+def _cmd_train_jscc(args: argparse.Namespace) -> int:
+    from fractions import Fraction
+
+    from semantic.jscc import channels_for_ratio
+
+    from .train.jscc import JsccTrainConfig, train_jscc
+
+    def check(config) -> None:
+        try:
+            channels_for_ratio(Fraction(config.ratio))
+        except ValueError as exc:
+            raise ConfigError(f"--ratio: {exc}") from None
+
+    return _run_trainer(args, JsccTrainConfig, train_jscc, check)
+
+
+def _cmd_train_sdm(args: argparse.Namespace) -> int:
+    from .train.sdm import SdmTrainConfig, train_sdm
+
+    return _run_trainer(args, SdmTrainConfig, train_sdm)
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -180,6 +209,43 @@ def build_parser() -> argparse.ArgumentParser:
     ddpm.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
     ddpm.add_argument("--quiet", action="store_true")
     ddpm.set_defaults(func=_cmd_train)
+
+    jscc = models.add_parser(
+        "jscc",
+        help="a DeepJSCC baseline (AWGN, slow Rayleigh, or OFDM with pilots)",
+        description="Train DeepJSCC through gscsim's PHY on CamVid train crops; GPU when available. "
+        "Writes OUTPUT/model.safetensors and config.json.",
+    )
+    jscc.add_argument("--variant", choices=["awgn", "rayleigh", "ofdm"])
+    jscc.add_argument("--ratio", help="bandwidth ratio k/n, e.g. 1/6 or 1/12")
+    jscc.add_argument("--snr-db", dest="snr_db", type=float, nargs=2, metavar=("LOW", "HIGH"), help="training SNR range")
+    jscc.add_argument("--data-dir", dest="data_dir")
+    jscc.add_argument("--output")
+    jscc.add_argument("--steps", type=int)
+    jscc.add_argument("--batch-size", dest="batch_size", type=int)
+    jscc.add_argument("--lr", type=float)
+    jscc.add_argument("--seed", type=int)
+    jscc.add_argument("--device")
+    jscc.add_argument("--quiet", action="store_true")
+    jscc.set_defaults(func=_cmd_train_jscc)
+
+    sdm = models.add_parser(
+        "sdm",
+        help="train the semantic diffusion model (SPADE U-Net, classifier-free guidance) on CamVid train",
+        description="Train the SDM on CamVid train crops with their label maps; GPU when present, CPU otherwise.",
+    )
+    sdm.add_argument("--data-dir", dest="data_dir")
+    sdm.add_argument("--output", help="output folder (default: results/train/camvid-sdm-32)")
+    sdm.add_argument("--image-size", dest="image_size", type=int)
+    sdm.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), help="e.g. 32,64,64")
+    sdm.add_argument("--steps", type=int)
+    sdm.add_argument("--batch-size", dest="batch_size", type=int)
+    sdm.add_argument("--lr", type=float)
+    sdm.add_argument("--p-uncond", dest="p_uncond", type=float, help="probability of the null map in training")
+    sdm.add_argument("--seed", type=int)
+    sdm.add_argument("--device", help="cpu, cuda, cuda:N, auto (default)")
+    sdm.add_argument("--quiet", action="store_true")
+    sdm.set_defaults(func=_cmd_train_sdm)
     return parser
 
 

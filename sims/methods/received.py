@@ -25,13 +25,15 @@ __all__ = [
     "TransmissionOptions",
     "bridge_for",
     "image_metrics",
+    "score",
     "received_at_point",
     "register_image_method",
     "validate_transmission",
 ]
 
 IMAGE_METRICS = [Metric("psnr"), Metric("ssim"), Metric("ms_ssim")]
-IMAGE_COLUMNS = ("n_subcarriers", "m_entries", "slots", "bit_error_rate")
+IMAGE_COLUMNS = ("n_subcarriers", "m_entries", "slots", "channel_uses", "bpp", "bit_error_rate", "delivered")
+IMAGE_AXES = {"snr_db", "nm_ratio", "bandwidth_ratio"}
 
 
 class TransmissionOptions(BridgeConfig):
@@ -47,8 +49,9 @@ class ReceivedOptions(TransmissionOptions):
 def bridge_for(options: TransmissionOptions, point: dict) -> BridgeConfig:
     fields = set(BridgeConfig.model_fields)
     data = {k: v for k, v in options.model_dump().items() if k in fields}
-    if "nm_ratio" in point:
-        data["nm_ratio"] = float(point["nm_ratio"])
+    for axis in ("nm_ratio", "bandwidth_ratio"):
+        if axis in point:
+            data[axis] = float(point[axis])
     try:
         return BridgeConfig.model_validate(data)
     except ValidationError as exc:  # a swept nm_ratio out of range
@@ -87,7 +90,7 @@ def received_at_point(ctx: PointContext, bridge: BridgeConfig) -> tuple[ImageLin
 def register_image_method(kind: str, options: type[TransmissionOptions], validate=validate_transmission):
     """Register a method that sends the scenario's images and scores what a user gets."""
     return register_method(
-        kind, metrics=IMAGE_METRICS, options=options, axes={"snr_db", "nm_ratio"},
+        kind, metrics=IMAGE_METRICS, options=options, axes=IMAGE_AXES,
         extra_columns=IMAGE_COLUMNS, validate=validate,
     )  # fmt: skip
 
@@ -98,14 +101,19 @@ def received(ctx: PointContext) -> dict:
     return image_metrics(rx.unrestored(ctx.options.fill), link, rx)
 
 
+def score(estimate, reference) -> dict:
+    """PSNR, SSIM and MS-SSIM per image of float (N, C, H, W) estimates against references."""
+    return {"psnr": psnr(estimate, reference), "ssim": ssim(estimate, reference), "ms_ssim": ms_ssim(estimate, reference)}
+
+
 def image_metrics(estimate, link: ImageLink, rx: Received) -> dict:
     """Per-image PSNR, SSIM, MS-SSIM of ``estimate`` (B, K, C, H, W) and the link's columns."""
     estimate, reference = estimate.flatten(0, 1), rx.images.flatten(0, 1)
-    out = {
-        "psnr": psnr(estimate, reference), "ssim": ssim(estimate, reference),
-        "ms_ssim": ms_ssim(estimate, reference),
-        "n_subcarriers": link.subcarriers_per_user, "m_entries": link.entries_per_symbol, "slots": rx.slots,
-    }  # fmt: skip
+    out = score(estimate, reference)
+    out.update(
+        n_subcarriers=link.subcarriers_per_user, m_entries=link.entries_per_symbol, slots=rx.slots,
+        channel_uses=rx.slots * link.layout.num_ofdm_symbols * link.subcarriers_per_user,
+    )  # fmt: skip
     if rx.bit_errors is not None:
         payload_bits = 2 * rx.y.shape[-2] * link.subcarriers_per_user * link.bridge.bits_per_pixel
         out["bit_error_rate"] = rx.bit_errors.sum().item() / (payload_bits * rx.bit_errors.numel())

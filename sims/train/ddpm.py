@@ -28,10 +28,10 @@ from tqdm import tqdm
 
 from phy.config import StrictModel
 from phy.rng import make_generator, resolve_device
-from semantic.data import load_camvid
 from semantic.receivers.models import count_parameters, save_diffusion
 
 from ..results import write_json
+from .data import random_crops, training_images
 
 __all__ = ["DdpmTrainConfig", "build_unet", "train_ddpm"]
 
@@ -67,37 +67,6 @@ def build_unet(config: DdpmTrainConfig) -> UNet2DModel:
         up_block_types=("UpBlock2D",) * levels,
         norm_num_groups=min(16, min(config.channels)),
     )
-
-
-def _training_images(config: DdpmTrainConfig) -> list[torch.Tensor]:
-    """CamVid train at each scale: (N, 3, s_h, s_w) with the shorter side s * image_size."""
-    from semantic.data import resolve_data_dir
-
-    root = resolve_data_dir(config.data_dir)
-    out = []
-    for scale in config.scales:
-        side = max(config.image_size, round(scale * config.image_size))
-        # load at a square centre crop of the resized image keeps the scene's middle;
-        # "resize_crop" at `side` then random crops of image_size inside it.
-        out.append(load_camvid(root, "train", image_size=side, transform="resize_crop"))
-    return out
-
-
-def _batch(images: list[torch.Tensor], size: int, batch: int, g: torch.Generator) -> torch.Tensor:
-    """Random crops of random scales with random horizontal flips: (batch, 3, size, size)."""
-    scale_idx = torch.randint(len(images), (batch,), generator=g)
-    crops = []
-    for i in scale_idx.tolist():
-        pool = images[i]
-        n, _, h, w = pool.shape
-        k = int(torch.randint(n, (1,), generator=g))
-        top = int(torch.randint(h - size + 1, (1,), generator=g))
-        left = int(torch.randint(w - size + 1, (1,), generator=g))
-        crop = pool[k, :, top : top + size, left : left + size]
-        if bool(torch.rand(1, generator=g) < 0.5):
-            crop = crop.flip(-1)
-        crops.append(crop)
-    return torch.stack(crops)
 
 
 @torch.no_grad()
@@ -151,12 +120,12 @@ def train_ddpm(config: DdpmTrainConfig, resume: bool = False, quiet: bool = Fals
         start_step, elapsed = int(state["step"]), float(state["elapsed"])
         losses = json.loads((ckpt / "losses.json").read_text())
 
-    images = _training_images(config)
+    images = training_images(config.data_dir, config.image_size, config.scales)
     unet.train()
     bar = tqdm(range(start_step, config.steps), initial=start_step, total=config.steps, disable=quiet, desc="ddpm")
     window, tick = [], time.perf_counter()
     for step in bar:
-        x0 = _batch(images, config.image_size, config.batch_size, data_g).to(device)
+        x0 = random_crops(images, config.image_size, config.batch_size, data_g).to(device)
         noise = torch.randn(x0.shape, generator=noise_g, device=device)
         t = torch.randint(0, 1000, (x0.shape[0],), generator=noise_g, device=device)
         loss = torch.nn.functional.mse_loss(unet(scheduler.add_noise(x0, noise, t), t).sample, noise)

@@ -1,6 +1,5 @@
 """The sweep engine with toy methods: expansion, seeding, schema, resume, Ray."""
 
-import csv
 import json
 import os
 import signal

@@ -1,7 +1,6 @@
 """`nullspace` and `repaint` methods on the engine, with a tiny model made here."""
 
 import pytest
-import torch
 from diffusers import DDPMScheduler
 
 from semantic.receivers.models import save_diffusion

@@ -1,0 +1,1 @@
+"""Post-processing of sweep results into the numbers papers print."""

@@ -1,0 +1,87 @@
+"""Learned-symbol link (with and without pilots) and the JPEG separation chain."""
+
+
+import pytest
+import torch
+
+from bridges.jscc import SymbolLink
+from bridges.separation import LENGTH_BITS, QUALITY_BITS, SeparationLink
+from phy import ChannelConfig, CodeConfig, GridConfig, LinkConfig, make_generator
+from semantic.codecs import jpeg
+
+
+def link(channel="awgn", K=2, S=16, **kw):
+    return LinkConfig(
+        grid=GridConfig(num_users=K, num_ofdm_symbols=S), channel=ChannelConfig(kind=channel, **kw),
+        code=CodeConfig(k=512, n=1024),
+    )  # fmt: skip
+
+
+def symbols(B, K, k, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(B, K, k, dtype=torch.complex64, generator=g)
+    return z / z.abs().square().mean(-1, keepdim=True).sqrt()
+
+
+@pytest.mark.parametrize("pilots", [0, 1, 2])
+def test_symbol_link_shapes_and_high_snr(pilots):
+    sl = SymbolLink(link("tdl", delay_spread_s=300e-9), 512, pilot_symbols=pilots)
+    assert sl.subcarriers == 32 and sl.channel_uses == (16 + pilots) * 32
+    z = symbols(3, 2, 512)
+    z_hat, no_eff, _ = sl(z, 60.0, make_generator(0))
+    assert z_hat.shape == z.shape == no_eff.shape
+    torch.testing.assert_close(z_hat, z, rtol=0, atol=0.02)
+
+
+def test_pilot_estimate_costs_about_3_db_at_one_pilot():
+    # LS from one pilot doubles the noise of the estimate's inverse, roughly: the
+    # error of the pilot-equalised symbols is larger than with perfect CSI.
+    base = link("rayleigh_iid")
+    z = symbols(200, 2, 512)
+    perfect = SymbolLink(base, 512)(z, 10.0, make_generator(1))[0]
+    piloted = SymbolLink(base, 512, pilot_symbols=1)(z, 10.0, make_generator(1))[0]
+    mse = lambda a: (a - z).abs().square().median().item()
+    assert 1.5 < mse(piloted) / mse(perfect) < 3.5
+
+
+def test_symbol_link_is_differentiable():
+    sl = SymbolLink(link("rayleigh_block", K=1), 256)
+    z = symbols(4, 1, 256).requires_grad_(True)
+    z_hat, _, _ = sl(z, 10.0, make_generator(2))
+    z_hat.abs().square().sum().backward()
+    assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+
+
+def test_symbol_link_grid_must_divide():
+    with pytest.raises(ValueError, match="num_ofdm_symbols = 16 must divide the 100"):
+        SymbolLink(link(), 100)
+
+
+def test_separation_accounting_and_delivery():
+    images = torch.nn.functional.avg_pool2d(torch.rand(2, 2, 3, 32, 32).flatten(0, 1), 3, 1, 1)
+    images = (images * 2 - 1).reshape(2, 2, 3, 32, 32)
+    sl = SeparationLink(link(), 512)  # 512 uses x 4 bits = 2 codewords of 512 info bits
+    assert sl.block_bits == 1024 and sl.payload_bytes == (1024 - 24 - QUALITY_BITS - LENGTH_BITS) // 8
+    result = sl(images, 30.0, make_generator(3))
+    assert result.delivered.all() and result.fits.all()
+    for b in range(2):
+        for k in range(2):
+            q = int(result.quality[b, k])
+            data = jpeg.payload(images[b, k], q)
+            assert len(data) <= sl.payload_bytes < len(jpeg.payload(images[b, k], q + 1)) or q == 95
+            assert int(result.source_bits[b, k]) == QUALITY_BITS + LENGTH_BITS + 8 * len(data)
+            assert torch.equal(result.images[b, k], jpeg.decode(data, q, 32, 32))
+    lost = sl(images, -5.0, make_generator(4))
+    assert not lost.delivered.any() and torch.equal(lost.images, torch.zeros_like(images))
+
+
+def test_separation_with_no_room_loses_the_image():
+    tiny = LinkConfig(
+        modulation="qpsk", grid=GridConfig(num_users=1, num_ofdm_symbols=4),
+        code=CodeConfig(k=96, n=128), channel=ChannelConfig(kind="awgn"),
+    )  # fmt: skip
+    sl = SeparationLink(tiny, 64)  # 64 uses x 2 bits = 1 codeword of 96 bits: 6 payload bytes
+    result = sl(torch.zeros(1, 1, 3, 32, 32).uniform_(-1, 1), 30.0, make_generator(0))
+    assert not result.fits.any() and not result.delivered.any() and int(result.quality) == 0
+    with pytest.raises(ValueError, match="link.code"):
+        SeparationLink(tiny.model_copy(update={"code": CodeConfig(k=40, n=64)}), 32)
