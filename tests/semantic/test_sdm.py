@@ -77,3 +77,17 @@ def test_one_training_step_reduces_the_loss_on_a_fixed_batch():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_shipped_sdm_loads_by_name_and_samples():
+    import json
+
+    from semantic.receivers.sdm import WEIGHTS
+
+    model = load_sdm("camvid-sdm-32")
+    assert model.config["label_channels"] == 12
+    info = json.loads((WEIGHTS / "camvid-sdm-32" / "config.json").read_text())
+    assert info["losses"][-1][1] < 0.2 * info["losses"][0][1]
+    lab = torch.randint(0, 12, (2, 32, 32), generator=torch.Generator().manual_seed(0))
+    out = guided_sample(model, one_hot(lab, 11), torch.Generator().manual_seed(1), scale=1.5, steps=3)
+    assert out.shape == (2, 3, 32, 32) and torch.isfinite(out).all()
