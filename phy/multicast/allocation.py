@@ -56,11 +56,3 @@ class MulticastAllocation:
         """SE of the map stream at each user (K,), bit/s/Hz."""
         p = self.problem
         return spectral_efficiency(self.map_power_w, p.map_bandwidth_hz, p.gains, p.noise_psd_w_hz)
-
-    def class_spectral_efficiency(self) -> np.ndarray:
-        """SE of every wanted (user, class) pair, flattened (nnz,), bit/s/Hz."""
-        p = self.problem
-        users, classes = np.nonzero(p.intents)
-        return spectral_efficiency(
-            self.class_power_w[classes], p.class_bandwidth_hz[classes], p.gains[users], p.noise_psd_w_hz
-        )

@@ -236,7 +236,7 @@ def _class_limited(budget, s0, c0, tg, ptr, c, s, t_out):  # pragma: no cover (n
 
 def _user_layout(problem: MulticastProblem):
     """Disjoint intents: CSR of each user's class streams, ptr (K+1,), c_j = |b_j| / B_j,
-    s_j = |h_k|^2 / (B_j N0), and the stream index (0-based among classes) of each entry."""
+    s_j = |h_k|^2 / (B_j N0)."""
     st = problem.streams
     K = problem.num_users
     owner = np.array([int(np.flatnonzero(problem.intents[:, l])[0]) for l in st.classes], dtype=np.int64)
@@ -246,7 +246,7 @@ def _user_layout(problem: MulticastProblem):
     ptr = np.cumsum(ptr)
     c = _class_seconds(problem)[order]
     s = (problem.gains[owner] / (st.bandwidth_hz[1:] * problem.noise_psd_w_hz))[order]
-    return ptr, c, s, order
+    return ptr, c, s
 
 
 def _class_seconds(problem: MulticastProblem) -> np.ndarray:
@@ -299,6 +299,6 @@ def solve_exact(problem: MulticastProblem) -> MulticastAllocation | None:
         return _allocation(problem, p0, t, lam, "exact-common", sj, su, ss, c)
     if not problem.is_disjoint():
         return None
-    ptr, cu, su_snr, _ = _user_layout(problem)
+    ptr, cu, su_snr = _user_layout(problem)
     p0, lam = _class_limited(budget, s0, c0, tg, ptr, cu, su_snr, t)
     return _allocation(problem, p0, t, lam, "exact", sj, su, ss, c)

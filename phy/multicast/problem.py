@@ -169,10 +169,6 @@ class MulticastProblem:
                 raise ValueError(f"eps_r: {err}") from None
         return out[where.reshape(-1)]
 
-    def wanted_classes(self) -> np.ndarray:
-        """Indices of the classes at least one user wants (int, ascending)."""
-        return np.flatnonzero(self.intents.any(axis=0))
-
     def _build_streams(self, class_rates: np.ndarray) -> Streams:
         # A class whose requirement holds at rate 0 needs no bits and no stream.
         classes = np.flatnonzero(self.intents.any(axis=0) & (class_rates > 0)).astype(np.int64)

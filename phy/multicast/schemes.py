@@ -54,20 +54,27 @@ def fgm_rate(problem: MulticastProblem) -> float:
     return min_rate(problem.perception, float(problem.eps_s.min()))
 
 
-def ngm_latencies(problem: MulticastProblem) -> np.ndarray:
-    """T_k (K,) seconds of NGM: |X| r_NGM bits at P_T over B0, no generation."""
+def ngm_latencies(problem: MulticastProblem, gains: np.ndarray | None = None) -> np.ndarray:
+    """T_k seconds of NGM: |X| r_NGM bits at P_T over B0, no generation.
+
+    ``gains``: any array of |h|^2 (e.g. (draws, K)) instead of the problem's (K,);
+    these schemes have closed forms, so many drops are evaluated at once.
+    """
     bits = problem.image_pixels * ngm_rate(problem)
-    return stream_latency(bits, problem.total_power_w, problem.map_bandwidth_hz, problem.gains, problem.noise_psd_w_hz)
+    g = problem.gains if gains is None else gains
+    return stream_latency(bits, problem.total_power_w, problem.map_bandwidth_hz, g, problem.noise_psd_w_hz)
 
 
-def fgm_latencies(problem: MulticastProblem) -> np.ndarray:
-    """T_k (K,) seconds of FGM: |X| r_FGM bits at P_T over B0, then T_g of synthesis."""
+def fgm_latencies(problem: MulticastProblem, gains: np.ndarray | None = None) -> np.ndarray:
+    """T_k seconds of FGM: |X| r_FGM bits at P_T over B0, then T_g of synthesis (``gains`` as in NGM)."""
     bits = problem.image_pixels * fgm_rate(problem)
+    g = problem.gains if gains is None else gains
     return problem.generation_latency_s + stream_latency(
-        bits, problem.total_power_w, problem.map_bandwidth_hz, problem.gains, problem.noise_psd_w_hz
+        bits, problem.total_power_w, problem.map_bandwidth_hz, g, problem.noise_psd_w_hz
     )
 
 
-def single_stream_spectral_efficiency(problem: MulticastProblem) -> np.ndarray:
-    """SE (K,) of NGM's and FGM's single stream: all power on B0."""
-    return spectral_efficiency(problem.total_power_w, problem.map_bandwidth_hz, problem.gains, problem.noise_psd_w_hz)
+def single_stream_spectral_efficiency(problem: MulticastProblem, gains: np.ndarray | None = None) -> np.ndarray:
+    """SE of NGM's and FGM's single stream, all power on B0 (``gains`` as in NGM)."""
+    g = problem.gains if gains is None else gains
+    return spectral_efficiency(problem.total_power_w, problem.map_bandwidth_hz, g, problem.noise_psd_w_hz)

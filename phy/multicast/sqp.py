@@ -142,7 +142,6 @@ def solve_sqp(
     penalty = 1.0
     mz = 3 * J + 1
     Gz = np.zeros((mz, 2 * J))
-    Gz[np.arange(J), J + np.arange(J)] = 0.0  # rate rows: filled per iteration
     Gz[J, :J] = 1.0  # budget
     Gz[J + 1 + np.arange(J), np.arange(J)] = -1.0  # power step rule: dq >= -STEP_SHARE q
     Gz[2 * J + 1 + np.arange(J), J + np.arange(J)] = -1.0  # r + dr >= 0

@@ -20,13 +20,14 @@ from phy.config import LinkBudgetConfig, StrictModel
 from phy.multicast import (
     MulticastProblem,
     channel_gains,
+    fgm_latencies,
     fgm_rate,
     intent_matrix,
+    ngm_latencies,
     ngm_rate,
     noise_psd_w_hz,
+    single_stream_spectral_efficiency,
     solve,
-    spectral_efficiency,
-    stream_latency,
 )
 
 from ..registry import Metric, PointContext, register_method
@@ -78,12 +79,15 @@ def _budget(config) -> LinkBudgetConfig:
     return config.link.budget or LinkBudgetConfig()
 
 
-def _problem(opts: MulticastOptions, budget: LinkBudgetConfig, gains: np.ndarray) -> MulticastProblem:
+def _problem(
+    opts: MulticastOptions, budget: LinkBudgetConfig, gains: np.ndarray, intents: np.ndarray | None = None
+) -> MulticastProblem:
+    """One drop's problem; pass ``intents`` (K, L) when building many drops of one row."""
     power_mw = opts.power_mw if opts.power_mw is not None else 10 ** (budget.tx_power_dbm / 10)
     pixels = opts.image_width * opts.image_height
     return MulticastProblem(
         gains,
-        intent_matrix(opts.intents, opts.users, opts.num_classes),
+        intent_matrix(opts.intents, opts.users, opts.num_classes) if intents is None else intents,
         total_power_w=power_mw * 1e-3,
         noise_psd_w_hz=noise_psd_w_hz(budget),
         map_bandwidth_hz=budget.bandwidth_hz,
@@ -107,9 +111,10 @@ def _proposed(ctx: PointContext, opts: MulticastOptions, budget, gains: np.ndarr
     latency = np.empty(opts.draws)
     gamma = np.empty(opts.draws)
     se = np.empty(opts.draws)
+    intents = intent_matrix(opts.intents, opts.users, opts.num_classes)
     last = time.monotonic()
     for n in range(opts.draws):
-        alloc = solve(_problem(opts, budget, gains[n]), opts.solver)
+        alloc = solve(_problem(opts, budget, gains[n], intents), opts.solver)
         latency[n] = alloc.mean_latency_s
         gamma[n] = alloc.power_ratio
         se[n] = alloc.map_spectral_efficiency().mean()
@@ -130,16 +135,14 @@ def multicast(ctx: PointContext) -> dict:
         summary = _problem(opts, budget, gains[0]).compression()
         rate, bits = summary["average_rate"], summary["bits"]
     else:
-        # One stream at full power: closed forms, vectorised over all drops.
+        # One stream at full power: closed forms, all drops at once.
         problem = _problem(opts, budget, gains[0])
         rate = ngm_rate(problem) if opts.scheme == "ngm" else fgm_rate(problem)
         bits = problem.image_pixels * rate
-        wait = 0.0 if opts.scheme == "ngm" else problem.generation_latency_s
-        t = wait + stream_latency(bits, problem.total_power_w, problem.map_bandwidth_hz, gains, problem.noise_psd_w_hz)
-        latency = t.mean(axis=1)
+        latencies = ngm_latencies if opts.scheme == "ngm" else fgm_latencies
+        latency = latencies(problem, gains).mean(axis=1)
         gamma = np.ones(opts.draws)
-        se = spectral_efficiency(problem.total_power_w, problem.map_bandwidth_hz, gains, problem.noise_psd_w_hz)
-        se = se.mean(axis=1)
+        se = single_stream_spectral_efficiency(problem, gains).mean(axis=1)
     latency_ms = latency * 1e3
     ratio = latency_ms / opts.generation_ms if opts.generation_ms > 0 else np.full(opts.draws, np.nan)
     return {
