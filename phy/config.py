@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 #: Constellation name -> bits per symbol (square Gray-mapped QAM, 5G labelling).
-BITS_PER_SYMBOL = {"qpsk": 2, "16qam": 4, "64qam": 6}
+BITS_PER_SYMBOL = {"qpsk": 2, "16qam": 4, "64qam": 6, "256qam": 8}
 
 # Sionna's 5G LDPC encoder (TS 38.212) supports these information lengths and rates.
 LDPC5G_K_MIN, LDPC5G_K_MAX = 12, 8448
@@ -158,7 +158,7 @@ class LinkBudgetConfig(StrictModel):
 class LinkConfig(StrictModel):
     """One multi-user OFDMA downlink: modulation, code, grid, channel, receiver."""
 
-    modulation: Literal["qpsk", "16qam", "64qam"] = "16qam"
+    modulation: Literal["qpsk", "16qam", "64qam", "256qam"] = "16qam"
     demapping: Literal["app", "maxlog"] = "app"
     equalizer: Literal["zf", "mmse"] = "zf"
     code: CodeConfig = CodeConfig()

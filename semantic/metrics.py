@@ -12,7 +12,7 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
-__all__ = ["PSNR_CAP_DB", "ms_ssim", "psnr", "ssim"]
+__all__ = ["PSNR_CAP_DB", "masked_psnr", "ms_ssim", "psnr", "ssim"]
 
 # Wang et al. (2003) weights of the five MS-SSIM scales.
 _MS_SSIM_BETAS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -55,3 +55,13 @@ def ms_ssim(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return multiscale_structural_similarity_index_measure(
         _unit(estimate), _unit(reference), data_range=1.0, reduction="none", betas=betas, normalize="relu"
     )
+
+
+def masked_psnr(estimate: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB, [0, 1] scale as :func:`psnr`) over the pixels of bool ``mask`` (B, H, W) only;
+    NaN for an empty mask, capped at :data:`PSNR_CAP_DB`."""
+    m = mask.unsqueeze(1).expand_as(estimate).float()
+    count = m.flatten(1).sum(1)
+    mse = ((_unit(estimate) - _unit(reference)) ** 2 * m).flatten(1).sum(1) / count.clamp(min=1)
+    value = (10 * torch.log10(1.0 / mse.clamp(min=1e-20))).clamp(max=PSNR_CAP_DB)
+    return torch.where(count > 0, value, torch.full_like(value, float("nan")))

@@ -242,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     sdm.add_argument("--batch-size", dest="batch_size", type=int)
     sdm.add_argument("--lr", type=float)
     sdm.add_argument("--p-uncond", dest="p_uncond", type=float, help="probability of the null map in training")
+    sdm.add_argument("--init", help="continue training from a saved SDM (folder or shipped name)")
     sdm.add_argument("--seed", type=int)
     sdm.add_argument("--device", help="cpu, cuda, cuda:N, auto (default)")
     sdm.add_argument("--quiet", action="store_true")

@@ -29,7 +29,7 @@ def make_link_config(
     grid = GridConfig(
         num_subcarriers=num_subcarriers, num_users=num_users, num_ofdm_symbols=num_ofdm_symbols
     )
-    m = {"qpsk": 2, "16qam": 4, "64qam": 6}[modulation]
+    m = {"qpsk": 2, "16qam": 4, "64qam": 6, "256qam": 8}[modulation]
     capacity = num_ofdm_symbols * grid.n * m
     if code is None:
         code = CodeConfig(k=512, n=1024) if coded else CodeConfig(kind="uncoded", k=capacity, n=capacity)

@@ -32,7 +32,9 @@ from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-__all__ = ["SPADE", "SemanticUNet", "guided_sample", "load_sdm", "save_sdm"]
+from semantic.intents import one_hot
+
+__all__ = ["SPADE", "SemanticUNet", "guided_sample", "load_sdm", "majority_downsample", "save_sdm", "synthesize"]
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
@@ -160,6 +162,41 @@ def guided_sample(
         eps = guided_eps(model, x, t.to(label_map.device), label_map, scale)
         x = scheduler.step(eps, t, x, eta=eta, generator=generator).prev_sample
     return x.clamp(-1, 1)
+
+
+def majority_downsample(labels: torch.Tensor, num_ids: int, size: tuple[int, int]) -> torch.Tensor:
+    """int64 (B, H, W) -> (B, h, w): each output pixel takes the most frequent id of its area."""
+    votes = F.one_hot(labels.clamp(0, num_ids - 1), num_ids).permute(0, 3, 1, 2).float()
+    return F.adaptive_avg_pool2d(votes, size).argmax(1)
+
+
+@torch.no_grad()
+def synthesize(
+    model: SemanticUNet,
+    labels: torch.Tensor | None,
+    num_classes: int,
+    generator: torch.Generator,
+    image_size: tuple[int, int],
+    model_size: int = 32,
+    batch: int | None = None,
+    scale: float = 1.5,
+    steps: int = 50,
+) -> torch.Tensor:
+    """Images float32 (B, 3, H, W) in [-1, 1] from label maps int64 (B, H, W) at any size.
+
+    The SDM draws at its training scale (shorter side ``model_size``: the map is
+    majority-downsampled to it) and the draw is upsampled (bilinear) to (H, W).
+    ``labels=None`` draws ``batch`` images from the null map (unconditional).
+    """
+    H, W = image_size
+    small = (model_size, round(model_size * W / H)) if H <= W else (round(model_size * H / W), model_size)
+    if labels is None:
+        device = next(model.parameters()).device
+        label_map = torch.zeros(batch, model.config["label_channels"], *small, device=device)
+    else:
+        label_map = one_hot(majority_downsample(labels, num_classes + 1, small), num_classes)
+    x = guided_sample(model, label_map, generator, scale=scale, steps=steps)
+    return F.interpolate(x, size=(H, W), mode="bilinear", align_corners=False).clamp(-1, 1)
 
 
 def save_sdm(model: SemanticUNet, folder: str | Path, extra: dict | None = None) -> None:

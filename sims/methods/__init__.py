@@ -1,3 +1,3 @@
 """Built-in methods; importing this package registers them."""
 
-from . import baselines, ber, generative, multicast, received  # noqa: F401
+from . import baselines, ber, generative, intent_images, multicast, received  # noqa: F401

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from phy.config import StrictModel
 from phy.rng import make_generator, resolve_device
 from semantic.intents import one_hot
-from semantic.receivers.sdm import SemanticUNet, save_sdm
+from semantic.receivers.sdm import SemanticUNet, load_sdm, save_sdm
 
 from .data import random_pair_crops, training_pairs
 
@@ -51,13 +51,19 @@ class SdmTrainConfig(StrictModel):
     seed: int = Field(0, ge=0)
     device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$")
     log_every: int = Field(100, ge=1)
+    init: str | None = Field(None, description="continue from a saved SDM (folder or shipped name); its widths win")
 
 
 def train_sdm(config: SdmTrainConfig, quiet: bool = False) -> Path:
     """Train the SDM; return its folder."""
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
-    model = SemanticUNet(CAMVID_CLASSES + 1, config.channels).to(device)
+    if config.init is None:
+        model = SemanticUNet(CAMVID_CLASSES + 1, config.channels).to(device)
+    else:  # the saved weights are EMA weights: both the trained and the EMA copy start there
+        model = load_sdm(config.init, device).train()
+        if model.config["label_channels"] != CAMVID_CLASSES + 1:
+            raise ValueError(f"init: {config.init!r} has {model.config['label_channels']} label channels, need {CAMVID_CLASSES + 1}")
     ema = copy.deepcopy(model).eval()
     scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear")
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
@@ -89,7 +95,7 @@ def train_sdm(config: SdmTrainConfig, quiet: bool = False) -> Path:
     info = {
         "train": config.model_dump(mode="json") | {"output": Path(config.output).name},
         "classes": CAMVID_CLASSES, "device": device, "seconds": round(time.perf_counter() - start, 1),
-        "torch_threads": torch.get_num_threads(), "parameters": sum(p.numel() for p in model.parameters()),
+        "torch_threads": torch.get_num_threads(), "channels": model.config["channels"], "parameters": sum(p.numel() for p in model.parameters()),
         "losses": losses, "final_loss": losses[-1][1] if losses else math.nan,
     }  # fmt: skip
     out = Path(config.output)

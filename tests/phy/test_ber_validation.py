@@ -20,11 +20,11 @@ from ..conftest import make_link_config
 
 CONFIDENCE = 0.999
 
-AWGN_POINTS = {"qpsk": [0, 2, 4, 6, 8], "16qam": [2, 4, 6, 8, 10], "64qam": [6, 8, 10, 12, 14]}
+AWGN_POINTS = {"qpsk": [0, 2, 4, 6, 8], "16qam": [2, 4, 6, 8, 10], "64qam": [6, 8, 10, 12, 14], "256qam": [10, 12, 14, 16]}
 RAYLEIGH_POINTS = {"qpsk": [0, 5, 10, 15], "16qam": [5, 10, 15, 20], "64qam": [10, 15, 20, 25]}
 
 
-@pytest.mark.parametrize("modulation", ["qpsk", "16qam", "64qam"])
+@pytest.mark.parametrize("modulation", ["qpsk", "16qam", "64qam", "256qam"])
 def test_uncoded_awgn_matches_closed_form(modulation):
     link = OFDMALink(make_link_config(modulation, "awgn", num_ofdm_symbols=4))
     for i, ebno_db in enumerate(AWGN_POINTS[modulation]):

@@ -47,3 +47,36 @@ def test_jpeg_map_stream_and_errors():
         streams.code_map(lab, 12, "jpeg")
     with pytest.raises(ValueError, match="codec"):
         streams.code_map(lab, 12, "gif")
+
+
+def test_class_region_is_macroblock_aligned_and_covers_the_mask():
+    mask = torch.zeros(40, 56, dtype=torch.bool)
+    mask[5:20, 17:30] = True
+    top, left, h, w = streams.class_region(mask)
+    assert (top, left) == (0, 16) and top % 16 == 0 and left % 16 == 0
+    assert h == 32 and w == 16  # rows 0..31 cover 5..19; columns 16..31 cover 17..29
+    assert mask[top : top + h, left : left + w].sum() == mask.sum()
+    edge = torch.zeros(40, 56, dtype=torch.bool)
+    edge[35:, 50:] = True
+    assert streams.class_region(edge) == (32, 48, 8, 8)  # clipped to the frame
+    assert streams.class_region(torch.zeros(8, 8, dtype=torch.bool)) == (0, 0, 0, 0)
+
+
+def test_region_stream_budget_side_bits_and_placement():
+    image, lab = scene(4, S=64)
+    mask = lab == int(lab[20, 20])
+    s = streams.code_class_region(image, mask, 4.0, class_pixels=409.6)
+    assert s.source_bits == s.bits + streams.REGION_BITS <= 4.0 * 409.6
+    out = streams.decode_class_region(s)
+    top, left, h, w = s.region
+    outside = torch.ones(64, 64, dtype=torch.bool)
+    outside[top : top + h, left : left + w] = False
+    assert out[:, outside].abs().max() == 0  # mid-grey outside the box
+    fine = streams.decode_class_region(streams.code_class_region(image, mask, 64.0, class_pixels=409.6))
+    assert (fine - image)[:, mask].abs().mean() < (out - image)[:, mask].abs().mean() + 1e-6
+    assert (fine - image)[:, mask].abs().mean() < 0.2  # 4:2:0 chroma on 4-pixel colour blocks
+    empty = streams.code_class_region(image, torch.zeros(64, 64, dtype=torch.bool), 1.0, 409.6)
+    assert empty.bits == 0 and empty.source_bits == streams.REGION_BITS
+    assert streams.decode_class_region(empty).abs().max() == 0
+    with pytest.raises(ValueError, match="mask"):
+        streams.code_class_region(image, mask[:32], 1.0, 409.6)

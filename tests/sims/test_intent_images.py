@@ -1,0 +1,119 @@
+"""The `intent_images` method: optimiser -> coded streams -> PHY -> SDM -> composition -> metrics."""
+
+import numpy as np
+import pytest
+import torch
+
+from phy.config import LinkBudgetConfig
+from phy.multicast import solve
+from semantic.codecs import streams
+from semantic.receivers.sdm import SemanticUNet, save_sdm
+from sims.config_io import ConfigError
+from sims.engine import run_sweep
+from sims.methods.intent_images import IntentImagesOptions, IntentPipeline
+from sims.scenario import scenario_from_dict
+
+# The paper's curves with requirements a little above their floors: feasible, quick.
+CURVES = {"distortion": (0.199, 3.454, 0.008), "perception": (0.214, 5.14, 0.566), "eps_r": 0.03, "eps_s": 0.6}
+
+
+@pytest.fixture(scope="module")
+def tiny_sdm(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("sdm") / "tiny"
+    save_sdm(SemanticUNet(12, (8, 8)), folder)
+    return str(folder)
+
+
+def options(tiny_sdm, **changes):
+    return IntentImagesOptions(**({"users": 3, "sdm": tiny_sdm, "ddim_steps": 2} | CURVES | changes))
+
+
+def scene(seed=0, S=32):
+    g = torch.Generator().manual_seed(seed)
+    lab = torch.randint(0, 12, (S // 8, S // 8), generator=g).repeat_interleave(8, 0).repeat_interleave(8, 1)
+    lab[:8, :8], lab[8:16, :8], lab[16:24, :8] = 8, 9, 3  # every wanted class is present
+    image = (torch.rand(3, S // 4, S // 4, generator=g) * 2 - 1).repeat_interleave(4, 1).repeat_interleave(4, 2)
+    return image, lab
+
+
+def test_proposed_composes_decoded_classes_exactly_and_times_the_air(tiny_sdm):
+    pipeline = IntentPipeline(options(tiny_sdm, power_mw=2000.0), LinkBudgetConfig(), (32, 32))
+    image, lab = scene()
+    gains = np.array([3e-11, 1e-11, 5e-12])
+    users, bits = pipeline.run(image, lab, gains, torch.Generator().manual_seed(0))
+    alloc_latency = pipeline.problem(gains)
+    assert len(users) == 3 and bits > 0
+    for k, u in enumerate(users):
+        assert u.streams_lost == 0 and u.streams_sent == 2
+        assert u.decoded_map.shape == lab.shape
+        cls = pipeline.class_ids[k]
+        region = u.decoded_map == cls
+        # Intended pixels come from the class stream exactly (decoded independently here).
+        alloc = solve(alloc_latency)
+        coded = streams.code_class_region(image, lab == cls, float(alloc.class_rates[k]), 0.1 * 32 * 32)
+        assert torch.equal(u.image[:, region], streams.decode_class_region(coded)[:, region])
+        assert u.measured_s >= pipeline.generation_s
+        assert sorted(kind for kind, _ in u.stream_gaps) == ["class", "map"]
+        assert all(gap > 0 for _, gap in u.stream_gaps)
+        assert u.predicted_s == pytest.approx(alloc.user_latency_s[k])
+    # Users decoding the same map share one synthesis: non-intended pixels agree.
+    outside = ~torch.isin(users[0].decoded_map, torch.tensor(pipeline.class_ids[:3]))
+    assert torch.equal(users[0].image[:, outside], users[1].image[:, outside])
+
+
+def test_lost_streams_are_reported_and_the_receiver_falls_back(tiny_sdm):
+    pipeline = IntentPipeline(options(tiny_sdm, power_mw=1e-3), LinkBudgetConfig(), (32, 32))
+    image, lab = scene(1)
+    users, _ = pipeline.run(image, lab, np.array([1e-12, 1e-12, 1e-12]), torch.Generator().manual_seed(0))
+    for u in users:  # -20 dB and below: nothing gets through
+        assert u.streams_lost == u.streams_sent == 2 and u.decoded_map is None
+        assert u.image.shape == image.shape and u.image.abs().max() <= 1
+
+
+@pytest.mark.parametrize("scheme", ["ngm", "fgm"])
+def test_benchmark_schemes(tiny_sdm, scheme):
+    pipeline = IntentPipeline(options(tiny_sdm, scheme=scheme, power_mw=500.0), LinkBudgetConfig(), (32, 32))
+    image, lab = scene(2)
+    users, bits = pipeline.run(image, lab, np.array([3e-11, 1e-11, 5e-12]), torch.Generator().manual_seed(0))
+    for u in users:
+        assert u.streams_sent == 1 and u.streams_lost == 0
+        if scheme == "ngm":  # the whole image as one JPEG: no synthesis, no T_g
+            assert u.decoded_map is None and (u.image - image).abs().mean() < 0.5
+        else:
+            assert u.measured_s > pipeline.generation_s
+
+
+def test_sweep_rows_and_validation(tmp_path, fake_camvid, tiny_sdm):
+    method = {"kind": "intent_images", "sdm": tiny_sdm, "ddim_steps": 2, "users": 2} | CURVES
+    cfg = {
+        "output": str(tmp_path / "out"),
+        "source": {"dataset": "camvid", "data_dir": str(fake_camvid), "image_size": 32, "num_images": 2},
+        "sweep": {"axes": {"power_mw": [100.0, 400.0]}},
+        "methods": {"proposed": method, "ngm": method | {"scheme": "ngm"}, "fgm": method | {"scheme": "fgm"}},
+    }
+    rows = run_sweep(scenario_from_dict(cfg), quiet=True)
+    assert len(rows) == 6
+    for row in rows:
+        assert float(row["latency_ms"]) > 0 and float(row["predicted_ms"]) > 0
+        assert 0 <= float(row["streams_lost"]) <= 1 and float(row["source_rate"]) > 0
+        assert int(row["latency_ms_n"]) == 2 * 2  # images x users
+    again = run_sweep(scenario_from_dict(cfg | {"output": str(tmp_path / "again")}), quiet=True)
+    assert [r["latency_ms"] for r in again] == [r["latency_ms"] for r in rows]  # same seed, same rows
+    bad = cfg | {"methods": {"p": method | {"eps_s": 0.5}}}
+    with pytest.raises((ConfigError, ValueError), match="eps_s"):
+        run_sweep(scenario_from_dict(bad), quiet=True)
+    no_labels = cfg | {"source": {"dataset": "samples", "image_size": 32, "num_images": 2}}
+    with pytest.raises((ConfigError, ValueError), match="camvid"):
+        run_sweep(scenario_from_dict(no_labels), quiet=True)
+
+
+def test_figure_shows_original_map_synthesis_and_three_users(tmp_path, fake_camvid, tiny_sdm):
+    from sims.reports.intent_figure import render
+
+    out = tmp_path / "fig.png"
+    summary = render(0, [8, 9, 3] + [c for c in range(11) if c not in (8, 9, 3)],
+                     {"sdm": tiny_sdm, "ddim_steps": 2, "power_mw": 500.0} | CURVES, fake_camvid, 32, 0, out)  # fmt: skip
+    assert out.stat().st_size > 0
+    assert [v["class"] for v in summary.values()] == ["car", "pedestrian", "road"]
+    assert all(v["measured_ms"] > 0 for v in summary.values())
