@@ -94,7 +94,7 @@ def _payload_bits(stream: CodedStream) -> np.ndarray:
 def _serialise(stream: CodedStream) -> np.ndarray:
     header = _uint_bits(stream.quality, QUALITY_BITS) + _uint_bits(stream.bits, LENGTH_BITS)
     if stream.region is not None:
-        header += sum((_uint_bits(v // 16, 8) for v in stream.region), [])
+        header += [bit for v in stream.region for bit in _uint_bits(v // 16, 8)]
     return np.concatenate([np.array(header, dtype=np.uint8), _payload_bits(stream)])
 
 

@@ -13,8 +13,8 @@ Per image (one user drop: distances from the link budget, optional fading):
 4. user k decodes the map, synthesises the image from it with the SDM
    (:func:`semantic.receivers.sdm.synthesize`) and composes
    Y_k = M_I * (its decoded classes) + M_N * synthesis, with the masks of its
-   *decoded* map (a class whose stream was lost is synthesised; a user who lost
-   the map shows the unconditional synthesis);
+   *decoded* map, inside the class stream's box (a class whose stream was lost
+   is synthesised; a user who lost the map shows the unconditional synthesis);
 5. metrics against the original: distortion on the user's true intended region
    (PSNR, 1 - MS-SSIM with mid-grey outside), the perception proxy on the whole
    image (1 - MS-SSIM), the latency measured on the air
@@ -69,6 +69,7 @@ from semantic.metrics import masked_psnr, ms_ssim, psnr
 from semantic.receivers.sdm import load_sdm, synthesize
 
 from ..registry import Metric, PointContext, register_method
+from .multicast import _budget
 
 __all__ = ["CAMVID_DISTORTION", "CAMVID_PERCEPTION", "IntentImagesOptions", "IntentPipeline", "UserOutcome"]
 
@@ -82,7 +83,7 @@ CLASS_ORDER = (8, 9, 3, 6, 10, 4, 2, 7, 1, 5, 0)
 #: Fits (a, b, c) measured by ``python -m sims.reports.rate_curves`` (CamVid val, 32 images
 #: at 128 x 128, |Xbar| = |X| / 10, camvid-sdm-32 with s = 1.5 and 50 DDIM steps).
 CAMVID_DISTORTION = (0.03060, 1.1087, 0.000646)
-CAMVID_PERCEPTION = (0.38231, 11.157, 0.62844)
+CAMVID_PERCEPTION = (0.68073, 14.7151, 0.62391)
 
 INTENT_AXES = ("users", "power_mw", "eps_r", "eps_s")
 
@@ -97,13 +98,19 @@ class IntentImagesOptions(StrictModel):
     classes: list[int] = Field(list(CLASS_ORDER), description="CamVid class of each intent column")
     eps_r: float | None = Field(None, gt=0, description="distortion requirement on `distortion`; default from paper_eps")
     eps_s: float | None = Field(None, gt=0, description="perception requirement on `perception`; default from paper_eps")
-    paper_eps: tuple[float, float] = Field(
-        (0.02850, 0.58705),
+    paper_eps: list[float] = Field(
+        [0.02850, 0.58705],
+        min_length=2,
+        max_length=2,
         description="(eps_r, eps_s) on the paper's curves, used where eps_r / eps_s are unset: translated to "
         "the measured curves at the rates they imply on the paper's (the same bits per pixel)",
     )
-    distortion: tuple[float, float, float] = Field(CAMVID_DISTORTION, description="Phi_r = a exp(-b r) + c")
-    perception: tuple[float, float, float] = Field(CAMVID_PERCEPTION, description="Phi_s = a exp(-b r) + c")
+    distortion: list[float] = Field(
+        list(CAMVID_DISTORTION), min_length=3, max_length=3, description="[a, b, c] of Phi_r = a exp(-b r) + c"
+    )
+    perception: list[float] = Field(
+        list(CAMVID_PERCEPTION), min_length=3, max_length=3, description="[a, b, c] of Phi_s = a exp(-b r) + c"
+    )
     generation_ms: float | None = Field(None, ge=0, description="T_g; default 2 ms x |X| / (512 x 256)")
     class_fraction: float = Field(0.1, gt=0, le=1, description="|Xbar| / |X|")
     map_codec: Literal["jpeg", "rle", "png"] = Field("jpeg", description="jpeg at r0, or lossless (r0 ignored)")
@@ -221,11 +228,11 @@ class IntentPipeline:
         return [out[None if m is None else m.numpy().tobytes()] for m in maps]
 
     def _send_map(self, labels, rate, power_w, gains, generator):
+        """The map stream to every user: (delivery, decoded map per user or None)."""
         o = self.opts
         stream = streams.code_map(labels, MAP_IDS, o.map_codec, rate if o.map_codec == "jpeg" else None)
         delivery = self.link.send(stream, self._snr_db(power_w, gains), generator)
-        maps = [None if s is None else streams.decode_map(s, MAP_IDS) for s in delivery.received]
-        return delivery, maps, stream
+        return delivery, [None if s is None else streams.decode_map(s, MAP_IDS) for s in delivery.received]
 
     @staticmethod
     def _planned(problem: MulticastProblem, bits: float, power_w: float, gains: np.ndarray) -> np.ndarray:
@@ -234,70 +241,77 @@ class IntentPipeline:
 
     def run(self, image: torch.Tensor, labels: torch.Tensor, gains: np.ndarray, generator: torch.Generator):
         """One drop: image float32 (3, H, W), labels int64 (H, W), gains (K,) -> ([UserOutcome] * K, bits sent)."""
-        scheme = self.opts.scheme
         problem = self.problem(gains)
-        K = len(gains)
-        if scheme == "ngm":
-            rate = ngm_rate(problem)
-            stream = streams.code_class_image(image, rate, self.pixels)
-            delivery = self.link.send(stream, self._snr_db(problem.total_power_w, gains), generator)
-            predicted = ngm_latencies(problem)
-            out = [
-                UserOutcome(streams.decode_class_image(s) if s is not None else torch.zeros_like(image),
-                            float(delivery.airtime_s[k]), float(predicted[k]), 1, int(s is None), None,
-                            stream_gaps=[("map", delivery.airtime_s[k] / predicted[k])] if s is not None else [])
-                for k, s in enumerate(delivery.received)
-            ]  # fmt: skip
-            return out, delivery.frame_bits
-        if scheme == "fgm":
-            delivery, maps, _ = self._send_map(labels, fgm_rate(problem), problem.total_power_w, gains, generator)
-            synth = self._synthesize(maps, generator)
-            predicted = fgm_latencies(problem)
-            planned = predicted - self.generation_s
-            out = [
-                UserOutcome(synth[k], self.generation_s + float(delivery.airtime_s[k]), float(predicted[k]), 1,
-                            int(maps[k] is None), maps[k], synth[k],
-                            [("map", delivery.airtime_s[k] / planned[k])] if maps[k] is not None else [])
-                for k in range(K)
-            ]  # fmt: skip
-            return out, delivery.frame_bits
+        run = {"proposed": self._proposed, "ngm": self._ngm, "fgm": self._fgm}[self.opts.scheme]
+        return run(problem, image, labels, gains, generator)
+
+    def _ngm(self, problem, image, labels, gains, generator):
+        """The whole image as one JPEG at r_NGM, all power, no synthesis."""
+        stream = streams.code_class_image(image, ngm_rate(problem), self.pixels)
+        delivery = self.link.send(stream, self._snr_db(problem.total_power_w, gains), generator)
+        predicted = ngm_latencies(problem)
+        out = []
+        for k, s in enumerate(delivery.received):
+            shown = streams.decode_class_image(s) if s is not None else torch.zeros_like(image)  # lost: mid-grey
+            gaps = [("map", delivery.airtime_s[k] / predicted[k])] if s is not None else []
+            out.append(UserOutcome(shown, float(delivery.airtime_s[k]), float(predicted[k]), 1, int(s is None),
+                                   None, stream_gaps=gaps))  # fmt: skip
+        return out, delivery.frame_bits
+
+    def _fgm(self, problem, image, labels, gains, generator):
+        """The map only at r_FGM with all power; every user shows the synthesis."""
+        delivery, maps = self._send_map(labels, fgm_rate(problem), problem.total_power_w, gains, generator)
+        synth = self._synthesize(maps, generator)
+        predicted = fgm_latencies(problem)
+        out = []
+        for k, m in enumerate(maps):
+            gaps = [("map", delivery.airtime_s[k] / (predicted[k] - self.generation_s))] if m is not None else []
+            out.append(UserOutcome(synth[k], self.generation_s + float(delivery.airtime_s[k]), float(predicted[k]),
+                                   1, int(m is None), m, synth[k], gaps))  # fmt: skip
+        return out, delivery.frame_bits
+
+    def _proposed(self, problem, image, labels, gains, generator):
+        """Problem (8)'s allocation: the map to all, each wanted class to its users, then compose."""
         alloc = solve(problem)
-        delivery, maps, _ = self._send_map(labels, alloc.map_rate, alloc.map_power_w, gains, generator)
+        K = len(gains)
+        delivery, maps = self._send_map(labels, alloc.map_rate, alloc.map_power_w, gains, generator)
         synth = self._synthesize(maps, generator)
         bits = delivery.frame_bits
         planned_map = self._planned(problem, problem.image_pixels * alloc.map_rate, alloc.map_power_w, gains)
         gaps = [[("map", delivery.airtime_s[k] / planned_map[k])] if maps[k] is not None else [] for k in range(K)]
         air = np.zeros((K, len(self.class_ids)))
-        decoded: dict[tuple[int, int], torch.Tensor] = {}
+        decoded: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}  # (user, column) -> (pixels, box)
         for col, cls in enumerate(self.class_ids):
             users = np.flatnonzero(self.intents[:, col])
             if users.size == 0:
                 continue
-            stream = streams.code_class_region(
-                image, labels == cls, float(alloc.class_rates[col]), self.pixels * self.opts.class_fraction
-            )
-            d = self.link.send(stream, self._snr_db(float(alloc.class_power_w[col]), gains[users]), generator)
+            rate, power = float(alloc.class_rates[col]), float(alloc.class_power_w[col])
+            stream = streams.code_class_region(image, labels == cls, rate, problem.class_pixels)
+            d = self.link.send(stream, self._snr_db(power, gains[users]), generator)
             bits += d.frame_bits
             air[users, col] = d.airtime_s
-            bits_l = problem.class_pixels * alloc.class_rates[col]
-            planned = self._planned(problem, bits_l, float(alloc.class_power_w[col]), gains[users])
+            planned = self._planned(problem, problem.class_pixels * rate, power, gains[users])
             for i, (u, s) in enumerate(zip(users, d.received)):
                 if s is not None:
-                    decoded[(int(u), col)] = streams.decode_class_region(s)
+                    top, left, h, w = s.region
+                    box = torch.zeros(self.H, self.W, dtype=torch.bool)
+                    box[top : top + h, left : left + w] = True
+                    decoded[(int(u), col)] = (streams.decode_class_region(s), box)
                     gaps[u].append(("class", d.airtime_s[i] / planned[i]))
         predicted = alloc.user_latency_s
         out = []
         for k in range(K):
-            wanted = np.flatnonzero(self.intents[k])
-            lost = int(maps[k] is None) + sum((k, int(c)) not in decoded for c in wanted)
+            wanted = [int(c) for c in np.flatnonzero(self.intents[k])]
+            lost = int(maps[k] is None) + sum((k, c) not in decoded for c in wanted)
             y = synth[k]
             if maps[k] is not None:
                 for col in wanted:
-                    if (k, int(col)) in decoded:
-                        region = maps[k] == self.class_ids[col]
-                        y = torch.where(region, decoded[(k, int(col))], y)
+                    if (k, col) in decoded:
+                        # Map pixels of the class outside the stream's box are map errors: keep the synthesis.
+                        pixels, box = decoded[(k, col)]
+                        y = torch.where((maps[k] == self.class_ids[col]) & box, pixels, y)
             measured = max(self.generation_s + float(delivery.airtime_s[k]), float(air[k].max(initial=0.0)))
-            out.append(UserOutcome(y, measured, float(predicted[k]), 1 + wanted.size, lost, maps[k], synth[k], gaps[k]))
+            out.append(UserOutcome(y, measured, float(predicted[k]), 1 + len(wanted), lost, maps[k], synth[k], gaps[k]))
         return out, bits
 
     def intended_region(self, labels: torch.Tensor) -> torch.Tensor:
@@ -314,10 +328,6 @@ def _source_pairs(ctx: PointContext) -> tuple[torch.Tensor, torch.Tensor]:
             source.data_dir, source.split, source.image_size, source.num_images, source.transform, labels=True
         )
     return ctx.cache[key]
-
-
-def _budget(config) -> LinkBudgetConfig:
-    return config.link.budget or LinkBudgetConfig()
 
 
 def _validate(config, options: IntentImagesOptions, point: dict) -> None:

@@ -39,7 +39,7 @@ def test_high_snr_delivers_every_stream_exactly(link):
 
 
 def test_air_time_is_codewords_over_the_band(link):
-    image, lab = scene(2)
+    _, lab = scene(2)
     s = streams.code_map(lab, 12, "rle")
     d = link.send(s, np.array([30.0, 8.0]), torch.Generator().manual_seed(0))
     for u, index in enumerate(link.choose(np.array([30.0, 8.0]))):

@@ -20,7 +20,7 @@ from ..conftest import make_link_config
 
 CONFIDENCE = 0.999
 
-AWGN_POINTS = {"qpsk": [0, 2, 4, 6, 8], "16qam": [2, 4, 6, 8, 10], "64qam": [6, 8, 10, 12, 14], "256qam": [10, 12, 14, 16]}
+AWGN_POINTS = {"qpsk": [0, 2, 4, 6, 8], "16qam": [2, 4, 6, 8, 10], "64qam": [6, 8, 10, 12, 14], "256qam": [10, 12, 14]}
 RAYLEIGH_POINTS = {"qpsk": [0, 5, 10, 15], "16qam": [5, 10, 15, 20], "64qam": [10, 15, 20, 25]}
 
 
