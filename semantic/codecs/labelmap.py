@@ -99,9 +99,14 @@ def jpeg_encode(labels: torch.Tensor, num_ids: int, quality: int) -> bytes:
 def jpeg_decode(data: bytes, num_ids: int, quality: int, height: int, width: int) -> torch.Tensor:
     """int64 (H, W): each decoded pixel's nearest palette colour."""
     image = jpeg.decode(data, quality, height, width).permute(1, 2, 0).reshape(-1, 3)
-    dist = torch.cdist(image, grey_palette(num_ids))
-    ids = dist.argmin(dim=1).reshape(height, width)
-    # JPEG ringing leaves isolated wrong ids along edges; a 3 x 3 majority vote removes most
-    # (CamVid val at 128 x 128, 0.45 bpp: 87% -> 91% of the ids right).
+    palette = grey_palette(num_ids)
+    distance, ids = torch.cdist(image, palette).min(dim=1)
+    ids, distance = ids.reshape(height, width), distance.reshape(height, width)
+    # JPEG ringing leaves wrong ids along edges. A pixel whose grey value sits far from
+    # every level (over a quarter of the level spacing) takes its 3 x 3 neighbourhood's
+    # majority instead; confident pixels (thin poles at high quality) are kept. CamVid val
+    # at 128 x 128: 87% -> 89% of the ids right at 0.45 bpp, 98.6% -> 99.2% at 1.5 bpp.
     votes = torch.nn.functional.one_hot(ids, num_ids).permute(2, 0, 1).float()[None]
-    return torch.nn.functional.avg_pool2d(votes, 3, 1, 1, count_include_pad=False).argmax(1)[0]
+    majority = torch.nn.functional.avg_pool2d(votes, 3, 1, 1, count_include_pad=False).argmax(1)[0]
+    spacing = float((palette[1] - palette[0]).norm()) if num_ids > 1 else 1.0
+    return torch.where(distance > 0.25 * spacing, majority, ids)
