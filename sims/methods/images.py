@@ -8,7 +8,7 @@ from semantic.data import load_camvid, sample_images
 
 from ..registry import PointContext
 
-__all__ = ["source_images", "user_images"]
+__all__ = ["source_images", "source_pairs", "user_images"]
 
 
 def source_images(ctx: PointContext) -> torch.Tensor:
@@ -21,6 +21,17 @@ def source_images(ctx: PointContext) -> torch.Tensor:
         else:
             images = sample_images(source.image_size, source.num_images, source.transform)
         ctx.cache[key] = images
+    return ctx.cache[key]
+
+
+def source_pairs(ctx: PointContext) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scenario's CamVid images with their label maps: float32 (N, 3, S, S), int64 (N, S, S)."""
+    source = ctx.config.source
+    key = ("source-pairs", source.model_dump_json())
+    if key not in ctx.cache:
+        ctx.cache[key] = load_camvid(
+            source.data_dir, source.split, source.image_size, source.num_images, source.transform, labels=True
+        )
     return ctx.cache[key]
 
 

@@ -64,12 +64,12 @@ from phy.multicast import (
     stream_latency,
 )
 from semantic.codecs import streams
-from semantic.data import load_camvid
 from semantic.metrics import masked_psnr, ms_ssim, psnr
 from semantic.receivers.sdm import load_sdm, synthesize
 
 from ..registry import Metric, PointContext, register_method
-from .multicast import _budget
+from .images import source_pairs
+from .multicast import scenario_budget, with_axes
 
 __all__ = ["CAMVID_DISTORTION", "CAMVID_PERCEPTION", "IntentImagesOptions", "IntentPipeline", "UserOutcome"]
 
@@ -158,10 +158,7 @@ class UserOutcome:
 
 
 def _settings(options: IntentImagesOptions, point: dict) -> IntentImagesOptions:
-    overrides = {k: point[k] for k in INTENT_AXES if k in point}
-    if "users" in overrides:
-        overrides["users"] = int(overrides["users"])
-    return options.model_copy(update=overrides)
+    return with_axes(options, point, INTENT_AXES)
 
 
 class IntentPipeline:
@@ -232,7 +229,23 @@ class IntentPipeline:
         o = self.opts
         stream = streams.code_map(labels, MAP_IDS, o.map_codec, rate if o.map_codec == "jpeg" else None)
         delivery = self.link.send(stream, self._snr_db(power_w, gains), generator)
-        return delivery, [None if s is None else streams.decode_map(s, MAP_IDS) for s in delivery.received]
+        return delivery, self._decode_once(delivery.received, lambda s: streams.decode_map(s, MAP_IDS))
+
+    @staticmethod
+    def _decode_once(received: list, decode) -> list:
+        """``decode`` of each user's received stream (None stays None), once per distinct stream:
+        every user whose CRC passed holds the same frame."""
+        done: dict[tuple, object] = {}
+        out = []
+        for s in received:
+            if s is None:
+                out.append(None)
+                continue
+            key = (np.asarray(s.payload).tobytes() if isinstance(s.payload, np.ndarray) else s.payload, s.quality, s.region)
+            if key not in done:
+                done[key] = decode(s)
+            out.append(done[key])
+        return out
 
     @staticmethod
     def _planned(problem: MulticastProblem, bits: float, power_w: float, gains: np.ndarray) -> np.ndarray:
@@ -250,9 +263,10 @@ class IntentPipeline:
         stream = streams.code_class_image(image, ngm_rate(problem), self.pixels)
         delivery = self.link.send(stream, self._snr_db(problem.total_power_w, gains), generator)
         predicted = ngm_latencies(problem)
+        decoded = self._decode_once(delivery.received, streams.decode_class_image)
         out = []
         for k, s in enumerate(delivery.received):
-            shown = streams.decode_class_image(s) if s is not None else torch.zeros_like(image)  # lost: mid-grey
+            shown = decoded[k] if s is not None else torch.zeros_like(image)  # lost: mid-grey
             gaps = [("map", delivery.airtime_s[k] / predicted[k])] if s is not None else []
             out.append(UserOutcome(shown, float(delivery.airtime_s[k]), float(predicted[k]), 1, int(s is None),
                                    None, stream_gaps=gaps))  # fmt: skip
@@ -291,12 +305,13 @@ class IntentPipeline:
             bits += d.frame_bits
             air[users, col] = d.airtime_s
             planned = self._planned(problem, problem.class_pixels * rate, power, gains[users])
+            pixels = self._decode_once(d.received, streams.decode_class_region)
             for i, (u, s) in enumerate(zip(users, d.received)):
                 if s is not None:
                     top, left, h, w = s.region
                     box = torch.zeros(self.H, self.W, dtype=torch.bool)
                     box[top : top + h, left : left + w] = True
-                    decoded[(int(u), col)] = (streams.decode_class_region(s), box)
+                    decoded[(int(u), col)] = (pixels[i], box)
                     gaps[u].append(("class", d.airtime_s[i] / planned[i]))
         predicted = alloc.user_latency_s
         out = []
@@ -320,22 +335,12 @@ class IntentPipeline:
         return torch.stack([torch.isin(labels, i) for i in ids])
 
 
-def _source_pairs(ctx: PointContext) -> tuple[torch.Tensor, torch.Tensor]:
-    source = ctx.config.source
-    key = ("source-pairs", source.model_dump_json())
-    if key not in ctx.cache:
-        ctx.cache[key] = load_camvid(
-            source.data_dir, source.split, source.image_size, source.num_images, source.transform, labels=True
-        )
-    return ctx.cache[key]
-
-
 def _validate(config, options: IntentImagesOptions, point: dict) -> None:
     if config.source is None or config.source.dataset != "camvid":
         raise ValueError("intent_images needs [source] dataset = 'camvid' (images with label maps)")
     opts = _settings(options, point)
     size = config.source.image_size
-    pipeline = IntentPipeline(opts, _budget(config), (size, size))
+    pipeline = IntentPipeline(opts, scenario_budget(config), (size, size))
     pipeline.problem(np.ones(opts.users))  # requirements below a curve's floor fail here
 
 
@@ -343,10 +348,10 @@ def _validate(config, options: IntentImagesOptions, point: dict) -> None:
                  validate=_validate)  # fmt: skip
 def intent_images(ctx: PointContext) -> dict:
     opts = _settings(ctx.options, ctx.point)
-    images, labels = _source_pairs(ctx)
+    images, labels = source_pairs(ctx)
     key = ("intent-pipeline", opts.model_dump_json(), tuple(images.shape[-2:]))
     if key not in ctx.cache:
-        ctx.cache[key] = IntentPipeline(opts, _budget(ctx.config), tuple(images.shape[-2:]), ctx.device)
+        ctx.cache[key] = IntentPipeline(opts, scenario_budget(ctx.config), tuple(images.shape[-2:]), ctx.device)
     pipeline: IntentPipeline = ctx.cache[key]
     seed = int(torch.randint(0, 2**62, (1,), generator=ctx.generator))
     gains = channel_gains(pipeline.budget, (len(images), opts.users), np.random.default_rng(seed), opts.fading)
@@ -359,6 +364,7 @@ def intent_images(ctx: PointContext) -> dict:
         grey = torch.zeros_like(shown)
         inside = region.unsqueeze(1).expand_as(shown)
         distortion = 1 - ms_ssim(torch.where(inside, shown, grey), torch.where(inside, truth, grey))
+        intended_psnr = masked_psnr(shown, truth, region)
         for k, u in enumerate(users):
             values["latency_ms"].append(u.measured_s * 1e3)
             values["predicted_ms"].append(u.predicted_s * 1e3)
@@ -368,7 +374,7 @@ def intent_images(ctx: PointContext) -> dict:
             for kind, gap in u.stream_gaps:
                 values[f"{kind}_gap"].append(float(gap))
             if region[k].any():  # a user whose classes are absent from this image has no intended region
-                values["intended_psnr"].append(float(masked_psnr(shown[k : k + 1], truth[k : k + 1], region[k : k + 1])[0]))
+                values["intended_psnr"].append(float(intended_psnr[k]))
                 values["intended_distortion"].append(float(distortion[k]))
             if u.decoded_map is not None:
                 values["map_accuracy"].append(float((u.decoded_map == labels[n]).float().mean()))

@@ -32,7 +32,7 @@ from phy.multicast import (
 
 from ..registry import Metric, PointContext, register_method
 
-__all__ = ["MULTICAST_AXES", "MulticastOptions"]
+__all__ = ["MULTICAST_AXES", "MulticastOptions", "scenario_budget", "with_axes"]
 
 MULTICAST_AXES = ("users", "power_mw", "generation_ms", "eps_r", "eps_s")
 
@@ -68,14 +68,20 @@ METRICS = [
 ]
 
 
-def _settings(ctx_options: MulticastOptions, point: dict) -> MulticastOptions:
-    overrides = {k: point[k] for k in MULTICAST_AXES if k in point}
+def with_axes(options, point: dict, axes: tuple[str, ...]):
+    """``options`` with the point's plain axes of the same names applied (``users`` as an int)."""
+    overrides = {k: point[k] for k in axes if k in point}
     if "users" in overrides:
         overrides["users"] = int(overrides["users"])
-    return ctx_options.model_copy(update=overrides)
+    return options.model_copy(update=overrides)
 
 
-def _budget(config) -> LinkBudgetConfig:
+def _settings(options: MulticastOptions, point: dict) -> MulticastOptions:
+    return with_axes(options, point, MULTICAST_AXES)
+
+
+def scenario_budget(config) -> LinkBudgetConfig:
+    """The scenario's [link.budget], or the paper's Table II defaults."""
     return config.link.budget or LinkBudgetConfig()
 
 
@@ -103,7 +109,7 @@ def _problem(
 def _validate(config, options: MulticastOptions, point: dict) -> None:
     opts = _settings(options, point)
     # Builds one instance: bad intents, requirements below a curve's floor, etc. fail here.
-    _problem(opts, _budget(config), np.ones(opts.users))
+    _problem(opts, scenario_budget(config), np.ones(opts.users))
 
 
 def _proposed(ctx: PointContext, opts: MulticastOptions, budget, gains: np.ndarray):
@@ -127,7 +133,7 @@ def _proposed(ctx: PointContext, opts: MulticastOptions, budget, gains: np.ndarr
 @register_method("multicast", metrics=METRICS, options=MulticastOptions, axes=set(MULTICAST_AXES), validate=_validate)
 def multicast(ctx: PointContext) -> dict:
     opts = _settings(ctx.options, ctx.point)
-    budget = _budget(ctx.config)
+    budget = scenario_budget(ctx.config)
     seed = int(torch.randint(0, 2**62, (1,), generator=ctx.generator))
     gains = channel_gains(budget, (opts.draws, opts.users), np.random.default_rng(seed), opts.fading)
     if opts.scheme == "proposed":
