@@ -16,7 +16,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -248,13 +248,20 @@ def _run_ray(scenario, pending, device, on_row, is_stopped, quiet, address, work
         lines: dict[tuple, list[Task]] = defaultdict(list)
         for task in pending:
             lines[task.line].append(task)
-        refs = {}
-        for line_tasks in lines.values():
-            for task in line_tasks:
-                if not is_stopped(task):
-                    refs[run_row.remote(payload_ref, paths, task, device)] = task
+        # At most one row in flight per CPU of the cluster: rows of a stopped line are then
+        # mostly not submitted at all. (Cancelling queued Ray tasks instead raced with their
+        # completion and crashed the driver inside Ray: "Tried to complete task that was not pending".)
+        window = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        queue = deque(task for line_tasks in lines.values() for task in line_tasks)
+        refs: dict = {}
         done: dict[Task, dict] = {}
         cursor = {line: 0 for line in lines}
+
+        def submit():
+            while queue and len(refs) < window:
+                task = queue.popleft()
+                if not is_stopped(task):
+                    refs[run_row.remote(payload_ref, paths, task, device)] = task
 
         def release(line):
             tasks = lines[line]
@@ -267,19 +274,18 @@ def _run_ray(scenario, pending, device, on_row, is_stopped, quiet, address, work
                 else:
                     return
                 cursor[line] += 1
-            if is_stopped(tasks[0]):  # the whole line is done: drop its queued rows
-                for ref, t in list(refs.items()):
-                    if t.line == line:
-                        ray.cancel(ref)
-                        refs.pop(ref)
 
         for line in lines:
             release(line)
+        submit()
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
             task = refs.pop(ready[0])
             done[task] = ray.get(ready[0])
             release(task.line)
+            submit()
+        for line in lines:  # rows skipped at submission because their line had stopped
+            release(line)
     finally:
         if started_here:
             ray.shutdown()
