@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PIP := $(PY) -m pip install --disable-pip-version-check
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-fast bench clean
 
 install: $(VENV)/.installed
 
@@ -29,11 +29,12 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
+# The suite without the heavy statistical validations (marked `slow`); CI runs `make test`.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
 bench: install
-	$(PY) sims/bench/phy_throughput.py
-	$(PY) sims/bench/allocation.py
-	$(PY) sims/bench/nullspace.py
-	$(PY) sims/bench/latency_opt.py
+	$(VENV)/bin/gscsim bench all
 
 clean:
 	rm -rf $(VENV) results

@@ -2,7 +2,7 @@
 
 A stream (:class:`semantic.codecs.streams.CodedStream`) is framed as
 ``quality (7 bits) | payload length (24 bits) | box (32 bits, region streams) |
-payload``, gets one CRC24A over the frame, and is cut into codewords of one
+payload`` (:mod:`bridges.framing`), gets one CRC24A over the frame, and is cut into codewords of one
 modulation-and-coding scheme (MCS) of :data:`MCS_TABLE` (5G LDPC, n = 1536, and
 QAM). Each receiving user gets it over an AWGN link at that user's SNR (the
 SNR already holds path loss and fading: :mod:`phy.multicast` gives it from the
@@ -27,14 +27,13 @@ from typing import Literal
 import numpy as np
 import torch
 
-from phy import ChannelConfig, CodeConfig, GridConfig, LinkConfig, OFDMALink
-from phy.coding import Crc
+from phy import CodeConfig, GridConfig, LinkConfig, OFDMALink, channel_config
 from phy.config import BITS_PER_SYMBOL
-from semantic.codecs.streams import REGION_BITS, CodedStream
+from semantic.codecs.streams import CodedStream
 
-__all__ = ["MCS_TABLE", "Mcs", "StreamDelivery", "StreamLink", "frame_bits"]
+from .framing import REGION_FRAME, STREAM_FRAME, FrameFormat, Framer
 
-QUALITY_BITS, LENGTH_BITS = 7, 24
+__all__ = ["MCS_TABLE", "Mcs", "StreamDelivery", "StreamLink", "frame_bits", "frame_format"]
 
 
 @dataclass(frozen=True)
@@ -47,14 +46,17 @@ class Mcs:
 
     @property
     def bits_per_symbol(self) -> int:
+        """Q_m, bits per QAM symbol."""
         return BITS_PER_SYMBOL[self.modulation]
 
     @property
     def efficiency(self) -> float:
+        """Information bits per channel use: Q_m k / n."""
         return self.bits_per_symbol * self.k / self.n
 
     @property
     def name(self) -> str:
+        """``<modulation>-k/n``."""
         return f"{self.modulation}-{self.k}/{self.n}"
 
 
@@ -70,19 +72,14 @@ MCS_TABLE = tuple(
 )  # fmt: skip
 
 
+def frame_format(stream: CodedStream) -> FrameFormat:
+    """The frame format of a stream: with a box for class-region streams."""
+    return REGION_FRAME if stream.region is not None else STREAM_FRAME
+
+
 def frame_bits(stream: CodedStream) -> int:
     """Bits framed for the air before the CRC: header and payload."""
-    return QUALITY_BITS + LENGTH_BITS + (REGION_BITS if stream.region is not None else 0) + stream.bits
-
-
-def _uint_bits(value: int, width: int) -> list[int]:
-    if not 0 <= value < 2**width:
-        raise ValueError(f"value {value} does not fit {width} bits")
-    return [(value >> i) & 1 for i in range(width - 1, -1, -1)]
-
-
-def _to_uint(bits: np.ndarray) -> int:
-    return int(bits.astype(np.int64) @ (1 << np.arange(bits.size - 1, -1, -1, dtype=np.int64))) if bits.size else 0
+    return frame_format(stream).header_bits + stream.bits
 
 
 def _payload_bits(stream: CodedStream) -> np.ndarray:
@@ -92,25 +89,14 @@ def _payload_bits(stream: CodedStream) -> np.ndarray:
 
 
 def _serialise(stream: CodedStream) -> np.ndarray:
-    header = _uint_bits(stream.quality, QUALITY_BITS) + _uint_bits(stream.bits, LENGTH_BITS)
-    if stream.region is not None:
-        header += [bit for v in stream.region for bit in _uint_bits(v // 16, 8)]
-    return np.concatenate([np.array(header, dtype=np.uint8), _payload_bits(stream)])
+    return frame_format(stream).pack(stream.quality, _payload_bits(stream), stream.region)
 
 
 def _deserialise(bits: np.ndarray, template: CodedStream) -> CodedStream:
     """The stream the frame describes; codec and frame shape are agreed (taken from ``template``)."""
-    quality, length = _to_uint(bits[:QUALITY_BITS]), _to_uint(bits[QUALITY_BITS : QUALITY_BITS + LENGTH_BITS])
-    start = QUALITY_BITS + LENGTH_BITS
-    region = None
-    if template.region is not None:
-        region = tuple(16 * _to_uint(bits[start + 8 * i : start + 8 * (i + 1)]) for i in range(4))
-        start += REGION_BITS
-    payload_bits = bits[start : start + length]
-    if payload_bits.size != length:
-        raise ValueError("frame shorter than its length field")
-    payload = payload_bits.copy() if isinstance(template.payload, np.ndarray) else np.packbits(payload_bits).tobytes()
-    return replace(template, payload=payload, bits=length, quality=quality, region=region)
+    quality, payload_bits, region = frame_format(template).unpack(bits)
+    payload = payload_bits if isinstance(template.payload, np.ndarray) else np.packbits(payload_bits).tobytes()
+    return replace(template, payload=payload, bits=payload_bits.size, quality=quality, region=region)
 
 
 @dataclass
@@ -146,7 +132,7 @@ class StreamLink:
             raise ValueError(f"policy must be 'per_user' or 'worst'; got {policy!r}")
         self.bandwidth_hz, self.backoff_db, self.policy = bandwidth_hz, backoff_db, policy
         self.bp_iterations, self.device = bp_iterations, device
-        self.crc = Crc(device=device)
+        self.framer = Framer(device)
         self._links: dict[tuple[int, int], OFDMALink] = {}
 
     def choose(self, snr_db: np.ndarray) -> np.ndarray:
@@ -167,7 +153,7 @@ class StreamLink:
                 modulation=mcs.modulation,
                 code=CodeConfig(k=mcs.k, n=mcs.n, bp_iterations=self.bp_iterations),
                 grid=GridConfig(num_subcarriers=users * per_user, num_users=users, num_ofdm_symbols=1),
-                channel=ChannelConfig(kind="awgn"),
+                channel=channel_config("awgn"),
             )
             self._links[key] = OFDMALink(config, device=self.device)
         return self._links[key]
@@ -184,19 +170,18 @@ class StreamLink:
         for index in np.unique(choice):
             users = np.flatnonzero(choice == index)
             mcs = MCS_TABLE[index]
-            codewords = -(-(frame.size + self.crc.length) // mcs.k)
+            codewords = self.framer.codewords(frame.size, mcs.k)
             airtime[users] = codewords * mcs.n / mcs.bits_per_symbol / self.bandwidth_hz
-            info = torch.zeros(codewords * mcs.k - self.crc.length, device=self.device)
-            info[: frame.size] = torch.from_numpy(frame.astype(np.float32)).to(self.device)
-            block = self.crc.attach(info[None]).reshape(codewords, 1, 1, mcs.k).expand(codewords, users.size, 1, mcs.k)
+            block = self.framer.to_blocks([frame], codewords * mcs.k)
+            block = block.reshape(codewords, 1, 1, mcs.k).expand(codewords, users.size, 1, mcs.k)
             snr = torch.as_tensor(snr_db[users], dtype=torch.float32, device=self.device)[None]
             bits_hat = self._link(index, users.size)(block.contiguous(), snr, generator).bits_hat
-            payload, valid = self.crc.check(bits_hat.permute(1, 0, 2, 3).reshape(users.size, -1))
+            payload, valid = self.framer.from_blocks(bits_hat.permute(1, 0, 2, 3).reshape(users.size, -1))
             for u, ok, bits in zip(users, valid.tolist(), payload.cpu().numpy()):
                 if not ok:
                     continue
                 try:
-                    received[u] = _deserialise(bits[: frame.size].round().astype(np.uint8), stream)
+                    received[u] = _deserialise(bits[: frame.size], stream)
                     delivered[u] = True
                 except ValueError:  # a corrupted frame that slipped through the CRC
                     pass

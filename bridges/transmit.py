@@ -40,7 +40,9 @@ __all__ = ["BridgeConfig", "ImageLink", "Received", "resolve_image_link"]
 class BridgeConfig(StrictModel):
     """How images ride on the link."""
 
-    path: Literal["analog", "digital"] = "analog"
+    path: Literal["analog", "digital"] = Field(
+        "analog", description="analog: values straight onto subcarriers; digital: quantise, code, QAM"
+    )
     nm_ratio: float | None = Field(
         None, gt=0, le=1, description="N / M: sets N = round(ratio * M) subcarriers per user and L = K N"
     )
@@ -152,6 +154,7 @@ class ImageLink:
 
     @property
     def nm_ratio(self) -> float:
+        """N / M actually used."""
         return self.subcarriers_per_user / self.entries_per_symbol
 
     def _diagonal(self, B: int, K: int) -> torch.Tensor:

@@ -4,7 +4,14 @@ Imports neither ``semantic`` nor ``bridges``: a PHY user runs a BER sweep
 without the diffusion stack.
 """
 
-from .config import ChannelConfig, CodeConfig, GridConfig, LinkBudgetConfig, LinkConfig
+from .config import (
+    ChannelConfig,
+    CodeConfig,
+    GridConfig,
+    LinkBudgetConfig,
+    LinkConfig,
+    channel_config,
+)
 from .link import LinkOutput, OFDMALink
 from .link_budget import LinkBudget
 from .rng import derive_seed, make_generator, resolve_device
@@ -20,5 +27,6 @@ __all__ = [
     "OFDMALink",
     "derive_seed",
     "make_generator",
+    "channel_config",
     "resolve_device",
 ]

@@ -35,10 +35,12 @@ class PointResult:
 
     @property
     def ber(self) -> float:
+        """Bit error rate of the point."""
         return self.bits.rate
 
     @property
     def bler(self) -> float:
+        """Block (codeword) error rate of the point."""
         return self.blocks.rate
 
 

@@ -26,9 +26,11 @@ class Crc(torch.nn.Module):
         self.length = self.encoder.crc_length
 
     def attach(self, bits: torch.Tensor) -> torch.Tensor:
+        """float32 (..., k) bits -> (..., k + 24) with the CRC appended."""
         return self.encoder(bits)
 
     def check(self, bits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(float32 (..., k) bits without the CRC, bool (...) CRC passed) of float32 (..., k + 24)."""
         info, valid = self.decoder(bits)
         return info, valid[..., 0]
 
@@ -63,10 +65,13 @@ class ChannelCode(torch.nn.Module):
 
     @property
     def rate(self) -> float:
+        """Code rate k / n."""
         return self.k / self.n
 
     def encode(self, bits: torch.Tensor) -> torch.Tensor:
+        """float32 (..., k) information bits -> float32 (..., n) coded bits (identity when uncoded)."""
         return self.encoder(bits) if self.coded else bits
 
     def decode(self, llr: torch.Tensor) -> torch.Tensor:
+        """float32 (..., n) LLRs (log P(1)/P(0)) -> float32 (..., k) hard-decided information bits."""
         return self.decoder(llr) if self.coded else hard_decisions(llr)

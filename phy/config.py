@@ -8,13 +8,29 @@ message naming the key (see :func:`format_validation_error`).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 __all__ = [
     "BITS_PER_SYMBOL",
+    "CHANNEL_CONFIGS",
+    "AwgnChannelConfig",
     "ChannelConfig",
+    "RayleighBlockChannelConfig",
+    "RayleighIidChannelConfig",
+    "TdlChannelConfig",
+    "channel_config",
+    "register_channel_config",
     "CodeConfig",
     "GridConfig",
     "LinkBudgetConfig",
@@ -38,13 +54,19 @@ class StrictModel(BaseModel):
 
 
 class CodeConfig(StrictModel):
-    """Channel code: 5G LDPC from Sionna, or uncoded blocks of ``n`` bits (then k = n)."""
+    """Channel code: 5G LDPC from Sionna, or uncoded blocks of ``n`` bits (then k = n).
 
-    kind: Literal["ldpc5g", "uncoded"] = "ldpc5g"
-    k: int = Field(512, gt=0, description="information bits per codeword")
-    n: int = Field(1024, gt=0, description="coded bits per codeword")
+    The defaults (rate 1/2, n = 1792) fill the default slot exactly: 14 OFDM symbols x
+    32 subcarriers x 4 bits (16-QAM) per user, so no resource element is padding.
+    """
+
+    kind: Literal["ldpc5g", "uncoded"] = Field("ldpc5g", description="ldpc5g: Sionna's 5G LDPC; uncoded: k = n")
+    k: int = Field(896, gt=0, description="information bits per codeword")
+    n: int = Field(1792, gt=0, description="coded bits per codeword")
     bp_iterations: int = Field(20, ge=1, le=1000, description="belief-propagation iterations")
-    cn_update: Literal["boxplus-phi", "boxplus", "minsum", "offset-minsum"] = "boxplus-phi"
+    cn_update: Literal["boxplus-phi", "boxplus", "minsum", "offset-minsum"] = Field(
+        "boxplus-phi", description="check-node update rule of the BP decoder (Sionna's names)"
+    )
 
     @model_validator(mode="after")
     def _check_rate(self) -> "CodeConfig":
@@ -66,6 +88,7 @@ class CodeConfig(StrictModel):
 
     @property
     def rate(self) -> float:
+        """Code rate k / n."""
         return self.k / self.n
 
 
@@ -85,7 +108,7 @@ class GridConfig(StrictModel):
             "greedy / optimal: by channel gain in every slot (phy.allocation)"
         ),
     )
-    subcarrier_spacing_hz: float = Field(30e3, gt=0)
+    subcarrier_spacing_hz: float = Field(30e3, gt=0, description="subcarrier spacing (Sionna's ResourceGrid)")
 
     @model_validator(mode="after")
     def _check_fit(self) -> "GridConfig":
@@ -107,28 +130,125 @@ class GridConfig(StrictModel):
 
     @property
     def users_times_n(self) -> int:
+        """Subcarriers in use: K N."""
         return self.num_users * self.n
 
 
 class ChannelConfig(StrictModel):
-    """Small-scale channel between the base station and each user (unit average power).
+    """Base of every small-scale channel model's config (unit average power E|h|^2 = 1).
 
-    - ``awgn``: h = 1.
-    - ``rayleigh_block``: one CN(0, 1) gain per user and slot, flat over the grid
-      (Sionna ``RayleighBlockFading``).
-    - ``rayleigh_iid``: independent CN(0, 1) gain per user and subcarrier, constant
-      over the slot (frequency-selective, no correlation across subcarriers).
-    - ``tdl``: 3GPP TR 38.901 tapped delay line (Sionna ``TDL``), frequency response
-      over the grid's subcarriers, correlated in frequency by the delay profile.
+    One subclass per ``kind`` (a ``Literal`` default), registered with
+    :func:`register_channel_config`; ``LinkConfig.channel`` picks the subclass by
+    ``kind``, so a field of another kind is an error naming it. A plugin module
+    adds a kind by defining a subclass and its sampler (:func:`phy.channels.register_channel`).
+
+    Class attributes every kind sets:
+
+    - ``is_flat``: the response is the same on every subcarrier of a user and slot;
+    - ``ber_reference``: the closed-form uncoded BER that holds for it
+      (``"awgn"``, ``"rayleigh"`` for a flat Rayleigh marginal, or ``None``).
     """
 
-    kind: Literal["awgn", "rayleigh_block", "rayleigh_iid", "tdl"] = "awgn"
-    tdl_model: Literal[
-        "A", "B", "C", "D", "E", "A10", "A30", "B100", "C60", "C300", "D10", "D30"
-    ] = "A"
-    delay_spread_s: float = Field(100e-9, gt=0, lt=1e-3)
-    carrier_frequency_hz: float = Field(3.5e9, gt=0)
+    kind: str
+    is_flat: ClassVar[bool] = False
+    ber_reference: ClassVar[str | None] = None
+
+
+#: kind -> config class; filled by :func:`register_channel_config`.
+CHANNEL_CONFIGS: dict[str, type[ChannelConfig]] = {}
+
+
+def register_channel_config(cls: type[ChannelConfig]) -> type[ChannelConfig]:
+    """Class decorator: make ``cls`` the config of channel ``kind`` (its ``kind`` default)."""
+    kind = cls.model_fields["kind"].default
+    if not isinstance(kind, str):
+        raise TypeError(f"{cls.__name__}.kind needs a string default (the kind's name)")
+    CHANNEL_CONFIGS[kind] = cls
+    return cls
+
+
+def channel_config(kind: str = "awgn", **fields) -> ChannelConfig:
+    """The validated config of channel ``kind``, e.g. ``channel_config("tdl", tdl_model="C")``."""
+    return _parse_channel({"kind": kind, **fields})
+
+
+def _parse_channel(value):
+    """``LinkConfig.channel`` from a table: dispatch on ``kind`` to the registered config."""
+    if isinstance(value, ChannelConfig):
+        return value
+    if not isinstance(value, dict):
+        return value  # pydantic reports the wrong type
+    kind = value.get("kind", "awgn")
+    if kind not in CHANNEL_CONFIGS:
+        # Validating the kind alone gives pydantic's own one-line error at ``...channel.kind``.
+        kinds = create_model("ChannelKind", __base__=StrictModel, kind=(Literal[tuple(CHANNEL_CONFIGS)], ...))
+        kinds.model_validate({"kind": kind})
+    return CHANNEL_CONFIGS[kind].model_validate(value)
+
+
+@register_channel_config
+class AwgnChannelConfig(ChannelConfig):
+    """``awgn``: h = 1 on every resource element."""
+
+    kind: Literal["awgn"] = "awgn"
+    is_flat: ClassVar[bool] = True
+    ber_reference: ClassVar[str | None] = "awgn"
+
+
+@register_channel_config
+class RayleighBlockChannelConfig(ChannelConfig):
+    """``rayleigh_block``: one CN(0, 1) gain per user and slot, flat over the grid (Sionna ``RayleighBlockFading``)."""
+
+    kind: Literal["rayleigh_block"] = "rayleigh_block"
+    is_flat: ClassVar[bool] = True
+    ber_reference: ClassVar[str | None] = "rayleigh"
+
+
+@register_channel_config
+class RayleighIidChannelConfig(ChannelConfig):
+    """``rayleigh_iid``: independent CN(0, 1) gain per user and subcarrier, constant over the slot
+    (frequency-selective, no correlation across subcarriers; each RE's marginal is flat Rayleigh)."""
+
+    kind: Literal["rayleigh_iid"] = "rayleigh_iid"
+    ber_reference: ClassVar[str | None] = "rayleigh"
+
+
+#: TDL profiles of TR 38.901 with a fixed delay spread (s); the others scale with ``delay_spread_s``.
+TDL_FIXED_DELAY_SPREAD = {
+    "A10": 10e-9, "A30": 30e-9, "B100": 100e-9, "C60": 60e-9, "C300": 300e-9, "D10": 10e-9, "D30": 30e-9,
+}  # fmt: skip
+
+
+@register_channel_config
+class TdlChannelConfig(ChannelConfig):
+    """``tdl``: 3GPP TR 38.901 tapped delay line (Sionna ``TDL``), frequency response over the
+    grid's subcarriers, correlated in frequency by the delay profile."""
+
+    kind: Literal["tdl"] = "tdl"
+    tdl_model: Literal["A", "B", "C", "D", "E", "A10", "A30", "B100", "C60", "C300", "D10", "D30"] = Field(
+        "A", description="delay profile; A..E scale with delay_spread_s, the others have their own"
+    )
+    delay_spread_s: float | None = Field(
+        None, gt=0, lt=1e-3,
+        description="RMS delay spread of a scalable profile (A..E; default 100 ns); fixed profiles take none",
+    )  # fmt: skip
+    carrier_frequency_hz: float = Field(3.5e9, gt=0, description="carrier frequency (Doppler)")
     max_speed_mps: float = Field(0.0, ge=0, description="UE speed for the TDL Doppler spread")
+
+    @model_validator(mode="after")
+    def _check_delay_spread(self) -> "TdlChannelConfig":
+        fixed = TDL_FIXED_DELAY_SPREAD.get(self.tdl_model)
+        if fixed is not None and self.delay_spread_s is not None and self.delay_spread_s != fixed:
+            raise ValueError(
+                f"delay_spread_s: TDL-{self.tdl_model} has a fixed delay spread of {fixed * 1e9:g} ns; leave it unset"
+            )
+        return self
+
+    @property
+    def delay_spread(self) -> float:
+        """The profile's RMS delay spread in seconds."""
+        fixed = TDL_FIXED_DELAY_SPREAD.get(self.tdl_model)
+        return fixed if fixed is not None else (self.delay_spread_s or 100e-9)
 
 
 class LinkBudgetConfig(StrictModel):
@@ -158,13 +278,15 @@ class LinkBudgetConfig(StrictModel):
 class LinkConfig(StrictModel):
     """One multi-user OFDMA downlink: modulation, code, grid, channel, receiver."""
 
-    modulation: Literal["qpsk", "16qam", "64qam", "256qam"] = "16qam"
-    demapping: Literal["app", "maxlog"] = "app"
-    equalizer: Literal["zf", "mmse"] = "zf"
-    code: CodeConfig = CodeConfig()
-    grid: GridConfig = GridConfig()
-    channel: ChannelConfig = ChannelConfig()
-    budget: LinkBudgetConfig | None = None
+    modulation: Literal["qpsk", "16qam", "64qam", "256qam"] = Field("16qam", description="Gray-mapped square QAM")
+    demapping: Literal["app", "maxlog"] = Field("app", description="soft demapper: exact APP or max-log")
+    equalizer: Literal["zf", "mmse"] = Field("zf", description="per-resource-element equaliser")
+    code: CodeConfig = Field(CodeConfig(), description="channel code")
+    grid: GridConfig = Field(GridConfig(), description="OFDMA resource grid and allocation")
+    channel: Annotated[SerializeAsAny[ChannelConfig], BeforeValidator(_parse_channel)] = Field(
+        AwgnChannelConfig(), description="small-scale channel: a table with `kind` and that kind's keys"
+    )
+    budget: LinkBudgetConfig | None = Field(None, description="path loss and link budget; None: SNR given directly")
 
     @model_validator(mode="after")
     def _check_codeword_fits(self) -> "LinkConfig":
@@ -175,7 +297,7 @@ class LinkConfig(StrictModel):
                 f"per slot (grid.num_ofdm_symbols * subcarriers per user * "
                 f"{BITS_PER_SYMBOL[self.modulation]} bits/symbol)"
             )
-        if self.code.kind == "ldpc5g" and self.code.n % BITS_PER_SYMBOL[self.modulation]:
+        if self.code.n % BITS_PER_SYMBOL[self.modulation]:
             raise ValueError(
                 f"code.n = {self.code.n} must be a multiple of the "
                 f"{BITS_PER_SYMBOL[self.modulation]} bits per {self.modulation} symbol"
@@ -184,6 +306,7 @@ class LinkConfig(StrictModel):
 
     @property
     def bits_per_symbol(self) -> int:
+        """Bits per QAM symbol of ``modulation``."""
         return BITS_PER_SYMBOL[self.modulation]
 
     @property
@@ -193,8 +316,18 @@ class LinkConfig(StrictModel):
 
     @property
     def codewords_per_user(self) -> int:
-        """Whole codewords per user and slot; the remaining resource elements carry padding."""
+        """Whole codewords per user and slot (C); the resource elements after them are null."""
         return self.coded_bits_per_user // self.code.n
+
+    @property
+    def data_res_per_user(self) -> int:
+        """Resource elements per user and slot that carry codeword symbols: C n / bits per symbol."""
+        return self.codewords_per_user * self.code.n // self.bits_per_symbol
+
+    @property
+    def padding_res_per_user(self) -> int:
+        """Null resource elements per user and slot (zero energy): S N - C n / bits per symbol."""
+        return self.grid.num_ofdm_symbols * self.grid.n - self.data_res_per_user
 
 
 def format_validation_error(exc: ValidationError, prefix: str = "") -> str:

@@ -22,10 +22,10 @@ import torch
 from sionna.phy.channel import AWGN
 from sionna.phy.mapping import BinarySource, Demapper, Mapper
 
-from .channels import ChannelSampler
+from .allocation import allocate
+from .channels import make_channel_sampler
 from .coding import ChannelCode
 from .config import LinkConfig
-from .allocation import allocate
 from .equalization import equalize
 from .ofdma import OFDMAGrid
 from .rng import WithGenerator
@@ -77,7 +77,7 @@ class OFDMALink(torch.nn.Module):
         self.code = ChannelCode(config.code, m, device=device)
         self.mapper = Mapper("qam", m, device=device)
         self.demapper = Demapper(config.demapping, "qam", m, device=device)
-        self.channel = ChannelSampler(config.channel, self.grid, device=device)
+        self.channel = make_channel_sampler(config.channel, self.grid, device=device)
         self._awgn = _SeededAWGN(device=device)
         self._source = _SeededBinarySource(device=device)
 
@@ -85,11 +85,13 @@ class OFDMALink(torch.nn.Module):
         self.codewords_per_user = config.codewords_per_user
         self.coded_bits_per_user = config.coded_bits_per_user
         self.resource_elements_per_user = config.grid.num_ofdm_symbols * config.grid.n
-        #: information bits per resource element a user occupies (code rate x bits/symbol,
-        #: less the padding that fills the slot after the last whole codeword)
-        self.info_bits_per_re = (
-            self.codewords_per_user * config.code.k / self.resource_elements_per_user
-        )
+        #: resource elements per user and slot that carry codeword symbols; the
+        #: ``padding_res_per_user`` after them are null (zero energy), so they take no
+        #: part in Es and the SNR / Eb/N0 conversion counts the data REs only
+        self.data_res_per_user = config.data_res_per_user
+        self.padding_res_per_user = config.padding_res_per_user
+        #: information bits per data resource element: code rate x bits per symbol
+        self.info_bits_per_re = self.codewords_per_user * config.code.k / self.data_res_per_user
 
     def info_shape(self, batch_size: int) -> tuple[int, int, int, int]:
         """Shape (B, K, C, k) of the information bits of one slot."""
@@ -101,7 +103,8 @@ class OFDMALink(torch.nn.Module):
         return self._source(self.info_shape(batch_size))
 
     def snr_db_from_ebno_db(self, ebno_db: torch.Tensor | float) -> torch.Tensor | float:
-        """SNR per resource element for a given Eb/N0 (Eb per information bit)."""
+        """SNR per data resource element (Es/N0) for a given Eb/N0 (Eb per information bit):
+        Es/N0 = Eb/N0 + 10 log10(k m / n); null padding REs carry no energy and do not count."""
         return ebno_db + 10.0 * math.log10(self.info_bits_per_re)
 
     def assignment_for(self, channel: torch.Tensor) -> torch.Tensor:
@@ -173,10 +176,10 @@ class OFDMALink(torch.nn.Module):
         K, S, N = self.num_users, self.config.grid.num_ofdm_symbols, self.config.grid.n
 
         coded = self.code.encode(bits).reshape(B, K, -1)
-        padding = self.coded_bits_per_user - coded.shape[-1]
-        if padding:
-            coded = torch.nn.functional.pad(coded, (0, padding))
-        rx = self.send_symbols(self.mapper(coded).reshape(B, K, S, N), snr_db, generator, assignment)
+        symbols = self.mapper(coded)
+        if self.padding_res_per_user:  # null resource elements after the last codeword
+            symbols = torch.nn.functional.pad(symbols, (0, self.padding_res_per_user))
+        rx = self.send_symbols(symbols.reshape(B, K, S, N), snr_db, generator, assignment)
 
         llr = self.demapper(rx.x_hat.reshape(B, K, S * N), rx.no_eff.reshape(B, K, S * N))
         llr = llr[..., : self.codewords_per_user * self.config.code.n]

@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .config import LinkBudgetConfig
 
-__all__ = ["LinkBudget"]
+__all__ = ["LinkBudget", "received_snr_db"]
+
+
+def received_snr_db(power_w, gain, bandwidth_hz: float, noise_psd_w_hz: float) -> np.ndarray:
+    """SNR (dB) of a stream sent with ``power_w`` spread over ``bandwidth_hz``, received with
+    power gain ``gain`` = |h|^2 (path loss and fading): 10 log10(p |h|^2 / (B N0)), float64, broadcast."""
+    return 10 * np.log10(power_w * np.asarray(gain) / (bandwidth_hz * noise_psd_w_hz))
 
 
 class LinkBudget:

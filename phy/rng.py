@@ -35,14 +35,17 @@ class WithGenerator:
 
     @property
     def generator(self) -> torch.Generator | None:
+        """The generator the block draws from (None until set)."""
         return self._generator
 
     @generator.setter
     def generator(self, generator: torch.Generator | None) -> None:
+        """The generator the block draws from (None until set)."""
         self._generator = generator
 
     @property
     def torch_rng(self) -> torch.Generator:
+        """Sionna's hook for its random draws: the block's own generator."""
         if self._generator is None:
             raise RuntimeError(
                 f"{type(self).__name__} has no generator: set .generator = "

@@ -45,6 +45,7 @@ class ClusteredCount:
     sum_sq: int = 0
 
     def add(self, errors: int, trials: int, clusters: int, sum_sq: int) -> None:
+        """Add one batch: errors, trials, clusters and the sum of squared per-cluster errors."""
         self.errors += errors
         self.trials += trials
         self.clusters += clusters
@@ -52,6 +53,7 @@ class ClusteredCount:
 
     @property
     def rate(self) -> float:
+        """errors / trials (NaN before any trial)."""
         return self.errors / self.trials if self.trials else float("nan")
 
     def design_effect(self) -> float:
@@ -67,6 +69,7 @@ class ClusteredCount:
         return max(1.0, var_rate_clustered / var_rate_binomial)
 
     def interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """(low, high) confidence interval of the rate, widened by the design effect (:func:`rate_interval`)."""
         return rate_interval(self, confidence)
 
 

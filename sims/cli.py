@@ -103,7 +103,7 @@ def _run_trainer(args: argparse.Namespace, config_cls, train, check=None, **trai
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
+def _cmd_train_ddpm(args: argparse.Namespace) -> int:
     from .train.ddpm import DdpmTrainConfig, train_ddpm
 
     return _run_trainer(args, DdpmTrainConfig, train_ddpm, resume=args.resume)
@@ -131,6 +131,83 @@ def _cmd_train_sdm(args: argparse.Namespace) -> int:
     return _run_trainer(args, SdmTrainConfig, train_sdm)
 
 
+def _cmd_methods(args: argparse.Namespace) -> int:
+    from .help import describe_methods
+
+    print(describe_methods(args.kind or None))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    return _run_module("sims.reports", "report", args.name, args.args)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    names = _modules("sims.bench") if args.name == "all" else [args.name]
+    for name in names:
+        _check_module("sims.bench", "bench", name)
+        module = importlib.import_module(f"sims.bench.{name}")
+        extra = list(args.args)
+        if args.device and getattr(module, "USES_DEVICE", False):
+            extra = ["--device", args.device, *extra]
+        print(f"== gscsim bench {name} {' '.join(extra)}".rstrip(), flush=True)
+        module.main(extra)
+    return 0
+
+
+def _modules(package: str) -> list[str]:
+    import importlib
+    import pkgutil
+
+    pkg = importlib.import_module(package)
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+
+def _check_module(package: str, command: str, name: str | None) -> None:
+    names = _modules(package)
+    if name not in names:
+        raise ConfigError(f"{command} {name!r}: expected one of {', '.join(names)}" if name else
+                          f"name a {command}: {', '.join(names)}")  # fmt: skip
+
+
+def _run_module(package: str, command: str, name: str | None, argv: list[str]) -> int:
+    import importlib
+
+    _check_module(package, command, name)
+    importlib.import_module(f"{package}.{name}").main(list(argv))
+    return 0
+
+
+def _add_model_flags(parser: argparse.ArgumentParser, model_cls, skip: tuple[str, ...] = ()) -> None:
+    """One ``--flag`` per field of a pydantic config (help from its description), so that the
+    command line and the config model cannot drift apart. Tuples are comma-separated."""
+    import typing
+
+    for name, info in model_cls.model_fields.items():
+        if name in skip:
+            continue
+        annotation = info.annotation
+        args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+        base = args[0] if len(args) == 1 else annotation
+        kwargs: dict = {"dest": name, "default": None}
+        origin = typing.get_origin(base)
+        if origin is tuple:
+            item = next(a for a in typing.get_args(base) if a is not Ellipsis)
+            kwargs["type"] = lambda text, item=item: tuple(item(v) for v in text.split(","))
+            kwargs["metavar"] = "V1,V2,..."
+        elif origin is typing.Literal:
+            kwargs["choices"] = list(typing.get_args(base))
+        elif base in (int, float, str):
+            kwargs["type"] = base
+        default = info.default if info.default is not None else "unset"
+        if isinstance(default, tuple):
+            default = ",".join(map(str, default))
+        kwargs["help"] = f"{info.description or name} (default: {default})"
+        parser.add_argument(f"--{name.replace('_', '-')}", **kwargs)
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="scenario TOML file (see sims/configs/)")
     parser.add_argument("--output", help="output folder (default: the config's `output`)")
@@ -144,7 +221,14 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpus-per-task", type=float, default=1.0, help="GPUs per Ray task when the device is cuda")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every `gscsim` command.
+
+    The training flags come from the training config models, which import torch and
+    diffusers; they are added only when ``argv`` is a `train` command, so that every
+    other command (and ``--help``) starts fast.
+    """
+    with_training_flags = argv is None or argv[:1] == ["train"]
     parser = argparse.ArgumentParser(
         prog="gscsim",
         description="Link-level simulator for multi-user generative semantic communication.",
@@ -187,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--output", help="folder for the PNGs (default: beside the results)")
     plot.set_defaults(func=_cmd_plot)
 
+    def training_flags(parser: argparse.ArgumentParser, module: str, name: str) -> None:
+        if with_training_flags:
+            import importlib
+
+            _add_model_flags(parser, getattr(importlib.import_module(f"sims.train.{module}"), name))
+
     train = sub.add_parser("train", help="train the shipped models", description="Train a model gscsim ships.")
     models = train.add_subparsers(dest="model", metavar="MODEL", required=True)
     ddpm = models.add_parser(
@@ -195,37 +285,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a diffusers UNet2DModel (linear 1000-step DDPM) on CamVid train crops; "
         "GPU when available. Writes OUTPUT/model (safetensors), checkpoint/, training.json, samples.png.",
     )
-    ddpm.add_argument("--data-dir", dest="data_dir", help="CamVid folder (default: $GSCSIM_DATA_DIR)")
-    ddpm.add_argument("--output", help="output folder (default: results/train/camvid-ddpm-32)")
-    ddpm.add_argument("--image-size", dest="image_size", type=int)
-    ddpm.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), help="e.g. 32,64,64")
-    ddpm.add_argument("--layers-per-block", dest="layers_per_block", type=int)
-    ddpm.add_argument("--steps", type=int)
-    ddpm.add_argument("--batch-size", dest="batch_size", type=int)
-    ddpm.add_argument("--lr", type=float)
-    ddpm.add_argument("--seed", type=int)
-    ddpm.add_argument("--device", help="cpu, cuda, cuda:N, auto (default)")
-    ddpm.add_argument("--checkpoint-every", dest="checkpoint_every", type=int)
+    training_flags(ddpm, "ddpm", "DdpmTrainConfig")
     ddpm.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
     ddpm.add_argument("--quiet", action="store_true")
-    ddpm.set_defaults(func=_cmd_train)
+    ddpm.set_defaults(func=_cmd_train_ddpm)
 
     jscc = models.add_parser(
         "jscc",
         help="a DeepJSCC baseline (AWGN, slow Rayleigh, or OFDM with pilots)",
         description="Train DeepJSCC through gscsim's PHY on CamVid train crops; GPU when available. "
-        "Writes OUTPUT/model.safetensors and config.json.",
+        "Writes OUTPUT/config.json, diffusion_pytorch_model.safetensors and training.json.",
     )
-    jscc.add_argument("--variant", choices=["awgn", "rayleigh", "ofdm"])
-    jscc.add_argument("--ratio", help="bandwidth ratio k/n, e.g. 1/6 or 1/12")
-    jscc.add_argument("--snr-db", dest="snr_db", type=float, nargs=2, metavar=("LOW", "HIGH"), help="training SNR range")
-    jscc.add_argument("--data-dir", dest="data_dir")
-    jscc.add_argument("--output")
-    jscc.add_argument("--steps", type=int)
-    jscc.add_argument("--batch-size", dest="batch_size", type=int)
-    jscc.add_argument("--lr", type=float)
-    jscc.add_argument("--seed", type=int)
-    jscc.add_argument("--device")
+    training_flags(jscc, "jscc", "JsccTrainConfig")
     jscc.add_argument("--quiet", action="store_true")
     jscc.set_defaults(func=_cmd_train_jscc)
 
@@ -234,25 +305,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="train the semantic diffusion model (SPADE U-Net, classifier-free guidance) on CamVid train",
         description="Train the SDM on CamVid train crops with their label maps; GPU when present, CPU otherwise.",
     )
-    sdm.add_argument("--data-dir", dest="data_dir")
-    sdm.add_argument("--output", help="output folder (default: results/train/camvid-sdm-32)")
-    sdm.add_argument("--image-size", dest="image_size", type=int)
-    sdm.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), help="e.g. 32,64,64")
-    sdm.add_argument("--steps", type=int)
-    sdm.add_argument("--batch-size", dest="batch_size", type=int)
-    sdm.add_argument("--lr", type=float)
-    sdm.add_argument("--p-uncond", dest="p_uncond", type=float, help="probability of the null map in training")
-    sdm.add_argument("--init", help="continue training from a saved SDM (folder or shipped name)")
-    sdm.add_argument("--seed", type=int)
-    sdm.add_argument("--device", help="cpu, cuda, cuda:N, auto (default)")
+    training_flags(sdm, "sdm", "SdmTrainConfig")
     sdm.add_argument("--quiet", action="store_true")
     sdm.set_defaults(func=_cmd_train_sdm)
+
+    methods = sub.add_parser(
+        "methods",
+        help="list the registered methods and their options (the keys of [methods.<name>])",
+        description="Every registered method kind with its metrics and options: type, default, description. "
+        "Each option is also a sweep axis (plain for every method, or methods.<name>.<option>).",
+    )
+    methods.add_argument("kind", nargs="?", help="one method kind (default: all)")
+    methods.set_defaults(func=_cmd_methods)
+
+    report = sub.add_parser(
+        "report",
+        help="run a report of sims/reports (figures and tables from results or models)",
+        description="gscsim report NAME [ARGS...]: run sims/reports/NAME.py; ARGS go to it (try NAME --help).",
+    )
+    report.add_argument("name", nargs="?", help="report name")
+    report.add_argument("args", nargs=argparse.REMAINDER, help="the report's own arguments")
+    report.set_defaults(func=_cmd_report)
+
+    bench = sub.add_parser(
+        "bench",
+        help="run the benchmarks of sims/bench (ratios against a reference in the same run)",
+        description="gscsim bench [NAME|all] [--device D] [ARGS...]: run one benchmark or all of them.",
+    )
+    bench.add_argument("name", nargs="?", default="all", help="benchmark name, or all (default)")
+    bench.add_argument("--device", help="passed to the benchmarks that take one (cpu, cuda, auto)")
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="the benchmark's own arguments")
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; return the exit status (2 with a one-line error for a bad config)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -2,12 +2,22 @@
 
 A method is a function ``run(ctx: PointContext) -> dict`` registered under a
 kind, with the metrics it reports, its options (a pydantic model: the keys of
-its ``[methods.<name>]`` table) and the plain sweep axes it understands::
+its ``[methods.<name>]`` table, each field with a description) and any plain
+sweep axes it reads itself (``ctx.point``)::
 
-    @register_method("toy", metrics=[Metric("mse")], axes={"snr_db"})
+    class ToyOptions(StrictModel):
+        snr_db: float = Field(0.0, description="SNR (dB)")
+
+    @register_method("toy", metrics=[Metric("mse")], options=ToyOptions)
     def toy(ctx):
+        "Noise power at the point's SNR."  # the first docstring line describes the method
         x = torch.randn(100, generator=ctx.generator)
-        return {"mse": (x * 10 ** (-ctx.point["snr_db"] / 20)).square().tolist()}
+        return {"mse": (x * 10 ** (-ctx.options.snr_db / 20)).square().tolist()}
+
+A plain sweep axis that names an option field (``snr_db`` above) sets that option
+at each point; ``"methods.<name>.<key>"`` axes set an option of one method. The
+engine validates the options of every (point, method) before any work, so
+``ctx.options`` is always the point's validated options.
 
 A ``mean`` metric is returned as a number or a list of per-sample values
 (images, users, ...); the table keeps their mean, standard deviation and count.
@@ -19,12 +29,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from pydantic import BaseModel
 
 from phy.config import StrictModel
+
+from .cache import WorkerCache
+from .rows import Metric, metric_columns
 
 __all__ = [
     "Metric",
@@ -42,33 +55,15 @@ class NoOptions(StrictModel):
     """A method without options: its table must be empty."""
 
 
-@dataclass(frozen=True)
-class Metric:
-    """One reported quantity."""
-
-    name: str
-    kind: Literal["mean", "rate"] = "mean"
-    log_scale: bool = False
-    label: str | None = None
-
-    def columns(self) -> list[str]:
-        n = self.name
-        if self.kind == "rate":
-            return [n, f"{n}_ci_low", f"{n}_ci_high", f"{n}_errors", f"{n}_trials", f"{n}_clusters", f"{n}_sum_sq"]
-        return [n, f"{n}_sd", f"{n}_n"]
-
-
-def metric_columns(metrics: list[Metric]) -> list[str]:
-    return [c for m in metrics for c in m.columns()]
-
-
 @dataclass
 class PointContext:
     """Everything a method sees at one (point, seed).
 
-    ``config`` is the scenario with the point's override axes applied; ``point``
-    holds the plain axes (e.g. ``{"snr_db": 5.0}``). ``generator`` is seeded from
-    (seed, point) only, so every method at a point sees the same random stream.
+    ``config`` is the scenario with the point's ``link.*`` / ``source.*`` axes
+    applied; ``options`` the method's options with the point's option axes applied
+    (validated); ``point`` holds the plain axes (e.g. ``{"snr_db": 5.0}``), ``axes``
+    every axis. ``generator`` is seeded from (seed, point) only (``methods.*`` axes
+    excluded), so every method at a point sees the same random stream.
     ``cache`` lives as long as the worker process (keep built links/models there).
     """
 
@@ -79,7 +74,7 @@ class PointContext:
     seed: int
     generator: torch.Generator
     device: str
-    cache: dict = field(default_factory=dict)
+    cache: WorkerCache = field(default_factory=WorkerCache)
     progress: Callable[[int, int], None] = lambda done, total: None
 
 
@@ -87,6 +82,8 @@ class PointContext:
 class MethodSpec:
     """A registered method kind.
 
+    ``axes`` are the plain sweep axes the method reads from ``ctx.point`` itself (an
+    axis that names an option field needs no entry: it sets the option).
     ``validate(config, options, point)`` raises ValueError for a point the method
     cannot run (``config`` with the point's overrides, ``point`` its plain axis
     values); every point is checked before any work starts.
@@ -105,6 +102,15 @@ class MethodSpec:
     validate: Callable[[Any, BaseModel, dict[str, Any]], None] | None = None
     stops_line: Callable[[dict, BaseModel], bool] | None = None
     references: Callable[[Any, str, str, Any], list] | None = None
+
+    @property
+    def description(self) -> str:
+        """First line of the method's docstring."""
+        return (self.run.__doc__ or "").strip().splitlines()[0] if self.run.__doc__ else ""
+
+    def takes_axis(self, axis: str) -> bool:
+        """True when plain axis ``axis`` sets one of the options or is read by the method."""
+        return axis in self.options.model_fields or axis in self.axes
 
 
 _REGISTRY: dict[str, MethodSpec] = {}
@@ -134,6 +140,7 @@ def register_method(
 
 
 def get_method(kind: str) -> MethodSpec:
+    """The registered method ``kind`` (built-ins loaded first); KeyError when unknown."""
     _load_builtin_methods()
     if kind not in _REGISTRY:
         raise KeyError(kind)
@@ -141,6 +148,7 @@ def get_method(kind: str) -> MethodSpec:
 
 
 def registered_kinds() -> list[str]:
+    """Every registered method kind, sorted."""
     _load_builtin_methods()
     return sorted(_REGISTRY)
 

@@ -24,6 +24,7 @@ __all__ = ["ResultsTable", "atomic_write_text", "provenance", "read_table", "utc
 
 
 def utc_now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -149,4 +150,5 @@ def provenance(device: str) -> dict:
 
 
 def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as indented JSON, atomically."""
     atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")

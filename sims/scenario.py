@@ -18,10 +18,18 @@
     kind = "ber"                           # registered method kind (default: the name)
     target_block_errors = 100              # the method's own options
 
-Plain axes (``ebno_db``) are handed to the methods; dotted axes replace the
-value of that key in the scenario for the point. Every point's config and
-every method's options are validated up front; an error is one line naming
-the key.
+Three kinds of axes:
+
+- plain (``snr_db``, ``users``): sets the option of that name of every method
+  (each method must have it, or read the axis itself, e.g. ``ber``'s ``ebno_db``);
+- ``"link.<key>"`` / ``"source.<key>"``: replaces that key of the scenario;
+- ``"methods.<name>.<key>"``: sets one option of one method, e.g.
+  ``"methods.nullspace.steps" = [20, 50, 100]``; the other methods' rows at those
+  points are the same computation (the point's random stream ignores these axes).
+
+Every point's config and every (point, method)'s options are validated before
+any work; an error is one line naming the key, and for a swept value the axis
+and the value.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import hashlib
 import importlib
 import itertools
 import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +50,7 @@ from phy.config import LinkConfig, StrictModel, format_validation_error
 
 from .config_io import ConfigError, read_toml
 from .registry import MethodSpec, get_method, registered_kinds
+from .rows import format_value, table_columns
 
 __all__ = [
     "AxisRange",
@@ -51,12 +61,15 @@ __all__ = [
     "SweepConfig",
     "Task",
     "format_value",
+    "is_method_axis",
     "load_scenario",
     "scenario_from_dict",
 ]
 
 #: Config sections a dotted sweep axis may override.
 OVERRIDABLE = ("link", "source")
+#: Prefix of the axes that set one method's option: ``methods.<name>.<key>``.
+METHOD_AXIS = "methods"
 
 
 class SourceConfig(StrictModel):
@@ -66,20 +79,23 @@ class SourceConfig(StrictModel):
         "camvid", description="camvid: a CamVid folder; samples: scikit-image's photographs (no data needed)"
     )
     data_dir: str | None = Field(None, description="CamVid folder; default: $GSCSIM_DATA_DIR")
-    split: Literal["train", "val"] = "val"
-    image_size: int = Field(64, ge=8, le=1024)
-    num_images: int = Field(8, ge=1)
-    transform: Literal["resize_crop", "crop"] = "resize_crop"
+    split: Literal["train", "val"] = Field("val", description="CamVid split")
+    image_size: int = Field(64, ge=8, le=1024, description="side S of the square images")
+    num_images: int = Field(8, ge=1, description="images per row (a multiple of the users)")
+    transform: Literal["resize_crop", "crop"] = Field(
+        "resize_crop", description="resize the shorter side to S then centre-crop, or centre-crop only"
+    )
 
 
 class AxisRange(StrictModel):
     """Inclusive range ``start, start + step, ..., <= stop``."""
 
-    start: float
-    stop: float
-    step: float = Field(gt=0)
+    start: float = Field(description="first value")
+    stop: float = Field(description="last value (inclusive, if on the grid)")
+    step: float = Field(gt=0, description="spacing")
 
     def values(self) -> list[float]:
+        """The expanded values (rounded to 10 decimals)."""
         if self.stop < self.start:
             raise ValueError(f"stop ({self.stop}) is below start ({self.start})")
         count = int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
@@ -92,7 +108,7 @@ AxisValues = list[float] | list[int] | list[str] | list[bool] | AxisRange
 class SweepConfig(StrictModel):
     """The grid: axis name -> values (a list, or a start/stop/step table)."""
 
-    axes: dict[str, AxisValues] = Field(default_factory=dict)
+    axes: dict[str, AxisValues] = Field(default_factory=dict, description="axis name -> values; the first is x")
 
     @field_validator("axes")
     @classmethod
@@ -107,6 +123,7 @@ class SweepConfig(StrictModel):
         return axes
 
     def expanded(self) -> dict[str, list]:
+        """Axis name -> list of values (ranges expanded)."""
         return {k: (v.values() if isinstance(v, AxisRange) else list(v)) for k, v in self.axes.items()}
 
 
@@ -116,12 +133,12 @@ class ScenarioConfig(StrictModel):
     plugins: list[str] = Field(default_factory=list, description="modules imported to register methods")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     device: str = Field("cpu", pattern=r"^(cpu|auto|cuda(:\d+)?)$")
-    output: str = "results/sweep"
+    output: str = Field("results/sweep", description="output folder")
     confidence: float = Field(0.95, gt=0, lt=1, description="level of every confidence interval")
-    link: LinkConfig = LinkConfig()
-    source: SourceConfig | None = None
-    sweep: SweepConfig = SweepConfig()
-    methods: dict[str, dict[str, Any]] = Field(min_length=1)
+    link: LinkConfig = Field(LinkConfig(), description="the OFDMA downlink")
+    source: SourceConfig | None = Field(None, description="the images, for image methods")
+    sweep: SweepConfig = Field(SweepConfig(), description="the grid")
+    methods: dict[str, dict[str, Any]] = Field(min_length=1, description="name -> table of a method's options")
 
     @field_validator("seeds")
     @classmethod
@@ -133,22 +150,15 @@ class ScenarioConfig(StrictModel):
         return seeds
 
 
-def format_value(value: Any) -> str:
-    """Canonical text of an axis value, as written to (and compared in) the results table."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
 @dataclass(frozen=True)
 class MethodInstance:
-    """One ``[methods.<name>]`` table: a registered kind with validated options."""
+    """One ``[methods.<name>]`` table: a registered kind, its table and its validated options
+    (before any sweep axis; :meth:`Scenario.options_for` gives them at a point)."""
 
     name: str
     spec: MethodSpec
     options: BaseModel
+    table: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -161,12 +171,30 @@ class Task:
 
     @property
     def key(self) -> tuple[str, str, tuple[str, ...]]:
+        """(method, seed, axis values as text): the row's identity in the results table."""
         return (self.method, str(self.seed), tuple(format_value(v) for _, v in self.axes))
 
     @property
     def line(self) -> tuple:
         """Same method, seed and values of every axis but the first (the x axis)."""
         return (self.method, self.seed, tuple(format_value(v) for _, v in self.axes[1:]))
+
+    @property
+    def physical_axes(self) -> tuple[tuple[str, Any], ...]:
+        """The axes that change what is drawn: all but ``methods.*`` (a method's own options)."""
+        return tuple((k, v) for k, v in self.axes if not is_method_axis(k))
+
+    def twin_key(self) -> tuple:
+        """Rows with equal twin keys are the same computation: same method, seed, physical point
+        and values of the axes that set this method's options."""
+        own = f"{METHOD_AXIS}.{self.method}."
+        kept = tuple(format_value(v) for k, v in self.axes if not is_method_axis(k) or k.startswith(own))
+        return (self.method, self.seed, kept)
+
+
+def is_method_axis(axis: str) -> bool:
+    """True for a ``methods.<name>.<key>`` axis."""
+    return axis.startswith(f"{METHOD_AXIS}.")
 
 
 @dataclass
@@ -178,18 +206,27 @@ class Scenario:
     methods: dict[str, MethodInstance]
     axes: dict[str, list]
     _point_configs: dict[tuple, ScenarioConfig] = field(default_factory=dict, repr=False)
+    _point_options: dict[tuple, BaseModel] = field(default_factory=dict, repr=False)
 
     @property
     def axis_names(self) -> list[str]:
+        """Every axis, in sweep order (the first is the x axis)."""
         return list(self.axes)
 
     @property
     def plain_axes(self) -> list[str]:
+        """Undotted axes (handed to every method)."""
         return [a for a in self.axes if "." not in a]
 
     @property
     def override_axes(self) -> list[str]:
-        return [a for a in self.axes if "." in a]
+        """Dotted axes that replace a key of the scenario (``link.*``, ``source.*``)."""
+        return [a for a in self.axes if "." in a and not is_method_axis(a)]
+
+    @property
+    def method_axes(self) -> list[str]:
+        """``methods.<name>.<key>`` axes."""
+        return [a for a in self.axes if is_method_axis(a)]
 
     @property
     def config_hash(self) -> str:
@@ -198,6 +235,7 @@ class Scenario:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def points(self) -> list[tuple[tuple[str, Any], ...]]:
+        """Every point of the grid as ((axis, value), ...)."""
         names = self.axis_names
         return [tuple(zip(names, combo)) for combo in itertools.product(*self.axes.values())]
 
@@ -215,21 +253,41 @@ class Scenario:
         return tasks
 
     def config_for(self, axes: tuple[tuple[str, Any], ...]) -> ScenarioConfig:
-        """The scenario with the point's dotted axes applied."""
-        overrides = tuple((k, v) for k, v in axes if "." in k)
+        """The scenario with the point's ``link.*`` / ``source.*`` axes applied."""
+        overrides = tuple((k, v) for k, v in axes if "." in k and not is_method_axis(k))
         if overrides not in self._point_configs:
             self._point_configs[overrides] = _apply_overrides(self.config, overrides, self.source)
         return self._point_configs[overrides]
 
+    def options_for(self, method: str, axes: tuple[tuple[str, Any], ...]) -> BaseModel:
+        """Method ``method``'s validated options at a point: its table, then the plain axes that
+        name one of its options, then its ``methods.<method>.<key>`` axes.
+
+        :raises ConfigError: one line naming the axis, its value and the offending key.
+        """
+        inst = self.methods[method]
+        fields = inst.spec.options.model_fields
+        own = f"{METHOD_AXIS}.{method}."
+        updates = tuple(
+            (k, k.removeprefix(own), v) for k, v in axes if (k in fields) or k.startswith(own)
+        )
+        cache_key = (method, tuple((k, format_value(v)) for k, _, v in updates))
+        if cache_key not in self._point_options:
+            data = dict(inst.table)
+            for _, key, value in updates:
+                data[key] = _coerce(inst.spec.options, key.split("."), value)
+            try:
+                self._point_options[cache_key] = inst.spec.options.model_validate(data)
+            except ValidationError as exc:
+                where = ", ".join(f"{k} = {format_value(v)}" for k, _, v in updates)
+                raise ConfigError(
+                    f"{self.source}: sweep.axes.{where}: {format_validation_error(exc, f'methods.{method}')}"
+                ) from None
+        return self._point_options[cache_key]
+
     def columns(self) -> list[str]:
-        """Results table schema: ids, axes, method extras, metrics, timing."""
-        extras: list[str] = []
-        metrics: list[str] = []
-        for inst in self.methods.values():
-            extras += [c for c in inst.spec.extra_columns if c not in extras and c not in self.axes]
-            for m in inst.spec.metrics:
-                metrics += [c for c in m.columns() if c not in metrics]
-        return ["method", "kind", "seed", *self.axis_names, *extras, *metrics, "seconds"]
+        """Results table schema: ids, axes, method extras, metrics, timing (:func:`sims.rows.table_columns`)."""
+        return table_columns(self.axis_names, list(self.methods.values()))
 
     def to_payload(self) -> dict:
         """What a remote worker needs to rebuild this scenario."""
@@ -246,12 +304,33 @@ def _set_path(data: dict, path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _field_annotation(model: type[BaseModel], path: list[str]):
+    """The annotation of the field at ``path`` under ``model``, or None when it cannot be followed."""
+    annotation = None
+    for part in path:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        candidates = [a for a in (typing.get_args(annotation) or (annotation,)) if isinstance(a, type)]
+        model = next((a for a in candidates if issubclass(a, BaseModel)), None)
+    return annotation
+
+
+def _coerce(model: type[BaseModel], path: list[str], value: Any) -> Any:
+    """A swept whole float (ranges give floats) becomes an int for an int-only field."""
+    if not (isinstance(value, float) and value.is_integer()):
+        return value
+    annotation = _field_annotation(model, path)
+    args = set(typing.get_args(annotation) or (annotation,))
+    return int(value) if int in args and float not in args else value
+
+
 def _apply_overrides(config: ScenarioConfig, overrides, source: str) -> ScenarioConfig:
     if not overrides:
         return config
     data = config.model_dump(mode="python")
     for path, value in overrides:
-        _set_path(data, path, value)
+        _set_path(data, path, _coerce(ScenarioConfig, path.split("."), value))
     try:
         return ScenarioConfig.model_validate(data)
     except ValidationError as exc:
@@ -283,7 +362,7 @@ def _build_methods(config: ScenarioConfig, source: str) -> dict[str, MethodInsta
             options = spec.options.model_validate(table)
         except ValidationError as exc:
             raise ConfigError(f"{source}: {format_validation_error(exc, f'methods.{name}')}") from None
-        methods[name] = MethodInstance(name, spec, options)
+        methods[name] = MethodInstance(name, spec, options, table)
     return methods
 
 
@@ -306,25 +385,37 @@ def scenario_from_dict(data: dict, source: str = "<config>") -> Scenario:
     for axis in scenario.override_axes:
         if axis.split(".")[0] not in OVERRIDABLE:
             raise ConfigError(
-                f"{source}: sweep.axes.{axis}: only keys under {', '.join(OVERRIDABLE)} can be swept"
+                f"{source}: sweep.axes.{axis}: only keys under {', '.join(OVERRIDABLE)} "
+                f"(or {METHOD_AXIS}.<name>.<option>) can be swept"
+            )
+    for axis in scenario.method_axes:
+        parts = axis.split(".")
+        if len(parts) < 3 or parts[1] not in methods:
+            raise ConfigError(
+                f"{source}: sweep.axes.{axis}: expected {METHOD_AXIS}.<name>.<option> with <name> one of "
+                f"{', '.join(methods)}"
             )
     for axis in scenario.plain_axes:
         for inst in methods.values():
-            if axis not in inst.spec.axes:
+            if not inst.spec.takes_axis(axis):
+                takes = sorted(set(inst.spec.axes) | set(inst.spec.options.model_fields))
                 raise ConfigError(
                     f"{source}: sweep.axes.{axis}: method {inst.name!r} ({inst.spec.kind}) does not use "
-                    f"this axis (it takes: {', '.join(sorted(inst.spec.axes)) or 'none'})"
+                    f"this axis (it takes: {', '.join(takes) or 'none'})"
                 )
-    # Resolve and check every point before any work starts.
+    # Resolve and check every (point, method) before any work starts.
     for point in scenario.points() or [()]:
         point_config = scenario.config_for(point)
         plain = {k: v for k, v in point if "." not in k}
         for inst in methods.values():
+            options = scenario.options_for(inst.name, point)
             if inst.spec.validate is not None:
                 try:
-                    inst.spec.validate(point_config, inst.options, plain)
+                    inst.spec.validate(point_config, options, plain)
                 except ValueError as exc:
-                    raise ConfigError(f"{source}: methods.{inst.name}: {exc}") from None
+                    where = ", ".join(f"{k} = {format_value(v)}" for k, v in point)
+                    at = f" (at {where})" if where else ""
+                    raise ConfigError(f"{source}: methods.{inst.name}: {exc}{at}") from None
     return scenario
 
 

@@ -1,4 +1,9 @@
-"""Shared test helpers: small links on the CPU."""
+"""Shared test helpers: small links on the CPU, and the threads every test runs with.
+
+Threads are pinned before any test: torch and numba default to one thread per
+core each, and on a small CI machine they oversubscribe the cores (one BLER test
+took 101 s instead of 11 s). ``GSCSIM_TEST_THREADS`` overrides the count.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from phy import ChannelConfig, CodeConfig, GridConfig, LinkConfig
+THREADS = int(os.environ.get("GSCSIM_TEST_THREADS", min(2, os.cpu_count() or 1)))
+os.environ.setdefault("NUMBA_NUM_THREADS", str(THREADS))
+os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+
+
+def pytest_configure(config):
+    import numba
+    import torch
+
+    torch.set_num_threads(THREADS)
+    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
+
+from phy import CodeConfig, GridConfig, LinkConfig, channel_config
 
 
 def make_link_config(
@@ -38,7 +55,7 @@ def make_link_config(
         demapping=demapping,
         code=code,
         grid=grid,
-        channel=ChannelConfig(kind=channel, **channel_kwargs),
+        channel=channel_config(channel, **channel_kwargs),
     )
 
 

@@ -36,6 +36,7 @@ class MulticastAllocation:
 
     @property
     def sum_latency_s(self) -> float:
+        """Sum of the users' latencies (s)."""
         return float(self.user_latency_s.sum())
 
     @property
@@ -50,6 +51,7 @@ class MulticastAllocation:
 
     @property
     def used_power_w(self) -> float:
+        """Total power of the map and class streams (W)."""
         return float(self.map_power_w + np.sum(self.class_power_w))
 
     def map_spectral_efficiency(self) -> np.ndarray:

@@ -28,9 +28,11 @@ class RateCurve(Protocol):
 
     def __call__(self, r: float) -> float: ...
 
-    def derivative(self, r: float) -> float: ...
+    def derivative(self, r: float) -> float:
+        """d Phi / d r at ``r``."""
 
-    def second_derivative(self, r: float) -> float: ...
+    def second_derivative(self, r: float) -> float:
+        """d^2 Phi / d r^2 at ``r``."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,11 @@ class ExpCurve:
         return self.a * np.exp(-self.b * np.asarray(r, dtype=np.float64)) + self.c
 
     def derivative(self, r):
+        """d Phi / d r at ``r``."""
         return -self.a * self.b * np.exp(-self.b * np.asarray(r, dtype=np.float64))
 
     def second_derivative(self, r):
+        """d^2 Phi / d r^2 at ``r``."""
         return self.a * self.b**2 * np.exp(-self.b * np.asarray(r, dtype=np.float64))
 
     def inverse(self, eps: float) -> float:

@@ -35,6 +35,7 @@ LN2 = math.log(2.0)
 
 @dataclass
 class Formulation:
+    """Problem (8) as a smooth program in x = (log powers, rates) for the SQP and SLSQP solvers."""
     problem: MulticastProblem
     J: int
     K: int
@@ -51,6 +52,7 @@ class Formulation:
 
     @property
     def n(self) -> int:
+        """Number of variables."""
         return 2 * self.J + self.K
 
     def link_values(self, x: np.ndarray) -> np.ndarray:
@@ -60,14 +62,17 @@ class Formulation:
         return self.offset + self.kappa * LN2 * r[j] / np.log1p(self.sigma * q[j]) - tau[k]
 
     def rate_values(self, r: np.ndarray) -> np.ndarray:
+        """Rate-curve values of the streams at rates ``r`` float64 (J,)."""
         return np.array([(float(self.curves[j](r[j])) - self.eps[j]) / self.eps[j] for j in range(self.J)])
 
     def rate_derivatives(self, r: np.ndarray):
+        """First and second derivatives of the rate curves at ``r`` float64 (J,)."""
         d1 = np.array([float(self.curves[j].derivative(r[j])) / self.eps[j] for j in range(self.J)])
         d2 = np.array([float(self.curves[j].second_derivative(r[j])) / self.eps[j] for j in range(self.J)])
         return d1, d2
 
     def split(self, x: np.ndarray):
+        """The variable vector x split into its parts (powers, rates, latency)."""
         return x[: self.J], x[self.J : 2 * self.J], x[2 * self.J :]
 
     def start(self, map_share: float | None = None) -> np.ndarray:
@@ -86,6 +91,7 @@ class Formulation:
         return x
 
     def allocation(self, x: np.ndarray, method: str, iterations: int, multipliers: dict) -> MulticastAllocation:
+        """The :class:`Allocation` a solution vector x stands for."""
         p = self.problem
         q, r, _ = self.split(x)
         L = p.num_classes
@@ -99,6 +105,7 @@ class Formulation:
 
 
 def formulate(problem: MulticastProblem) -> Formulation:
+    """The smooth formulation of ``problem`` for the SQP / SLSQP solvers."""
     st = problem.streams
     J, K = st.count, problem.num_users
     order = np.lexsort((st.rows_stream, st.rows_user))

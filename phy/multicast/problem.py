@@ -67,6 +67,7 @@ class Streams:
 
     @property
     def count(self) -> int:
+        """Number of streams J (the map and the wanted classes)."""
         return len(self.pixels)
 
 
@@ -133,14 +134,17 @@ class MulticastProblem:
     # -- sizes -------------------------------------------------------------
     @property
     def num_users(self) -> int:
+        """K."""
         return self.intents.shape[0]
 
     @property
     def num_classes(self) -> int:
+        """L (columns of the intent matrix)."""
         return self.intents.shape[1]
 
     @property
     def streams(self) -> Streams:
+        """The streams actually sent (the map and every class some user wants)."""
         return self._streams
 
     # -- rates ---------------------------------------------------------------

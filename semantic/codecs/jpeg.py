@@ -11,13 +11,17 @@ decodes. :func:`payload` returns that scan data; its bits are the source rate.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["decode", "encode", "payload", "split"]
+__all__ = ["QUALITIES", "best_quality", "decode", "encode", "payload", "split"]
+
+#: JPEG qualities searched, best first.
+QUALITIES = tuple(range(95, 0, -1))
 
 _SOS, _EOI = b"\xff\xda", b"\xff\xd9"
 
@@ -54,6 +58,21 @@ def payload(image: torch.Tensor, quality: int) -> bytes:
     if header != _header(quality, *image.shape[-2:]):
         raise RuntimeError("Pillow wrote an image-dependent JPEG header; the shared-header scheme needs a fixed one")
     return data
+
+
+def best_quality(encode: Callable[[int], bytes], budget_bits: float) -> tuple[bytes, int] | None:
+    """(payload, quality) of the highest quality in :data:`QUALITIES` whose ``encode(quality)``
+    fits ``budget_bits``; None when not even quality 1 does.
+
+    A linear scan from the top: JPEG size is not monotone in quality (about half of the
+    32 x 32 CamVid crops have a quality step where the file shrinks), so a bisection
+    can miss the highest quality that fits.
+    """
+    for quality in QUALITIES:
+        data = encode(quality)
+        if len(data) * 8 <= budget_bits:
+            return data, quality
+    return None
 
 
 def decode(data: bytes, quality: int, height: int, width: int) -> torch.Tensor:

@@ -43,6 +43,7 @@ def png_encode(labels: torch.Tensor, num_ids: int) -> bytes:
 
 
 def png_decode(data: bytes) -> torch.Tensor:
+    """int64 (H, W) label map from its PNG bytes."""
     with Image.open(io.BytesIO(data)) as image:
         return torch.from_numpy(np.asarray(image, dtype=np.int64).copy())
 
@@ -66,6 +67,7 @@ def rle_encode(labels: torch.Tensor, num_ids: int) -> np.ndarray:
 
 
 def rle_decode(bits: np.ndarray, num_ids: int, height: int, width_px: int) -> torch.Tensor:
+    """int64 (H, W) label map from its run-length bits (uint8 (n,))."""
     width = max(1, math.ceil(math.log2(num_ids)))
     out = np.empty(height * width_px, dtype=np.int64)
     pos, i = 0, 0

@@ -37,9 +37,6 @@ __all__ = [
     "decode_map",
 ]
 
-QUALITIES = tuple(range(95, 0, -1))
-
-
 @dataclass(frozen=True)
 class CodedStream:
     """What goes on the air: ``payload`` bytes (or ``bits`` array for run-length), its exact ``bits``,
@@ -66,24 +63,10 @@ _MCU = 16
 
 
 def _best_quality(encode, budget_bits: float) -> tuple[bytes, int]:
-    """Highest JPEG quality whose payload fits ``budget_bits`` (bisection on the monotone size)."""
-    lo, hi = 0, len(QUALITIES) - 1  # QUALITIES descend: index 0 = best
-    sizes: dict[int, bytes] = {}
-
-    def size(i):
-        if i not in sizes:
-            sizes[i] = encode(QUALITIES[i])
-        return len(sizes[i]) * 8
-
-    if size(hi) > budget_bits:
-        return sizes[hi], QUALITIES[hi]
-    while lo < hi:  # smallest index (best quality) that fits
-        mid = (lo + hi) // 2
-        if size(mid) <= budget_bits:
-            hi = mid
-        else:
-            lo = mid + 1
-    return sizes[lo] if lo in sizes else encode(QUALITIES[lo]), QUALITIES[lo]
+    """Highest JPEG quality whose payload fits ``budget_bits`` (:func:`.jpeg.best_quality`);
+    the lowest quality, over budget, when none fits (sent with its true size, never cut)."""
+    found = jpeg.best_quality(encode, budget_bits)
+    return found if found is not None else (encode(jpeg.QUALITIES[-1]), jpeg.QUALITIES[-1])
 
 
 def code_class_image(image: torch.Tensor, rate_bpp: float, class_pixels: float) -> CodedStream:
@@ -93,6 +76,7 @@ def code_class_image(image: torch.Tensor, rate_bpp: float, class_pixels: float) 
 
 
 def decode_class_image(stream: CodedStream) -> torch.Tensor:
+    """float32 (3, H, W) in [-1, 1]: the decoded whole-frame class image."""
     return jpeg.decode(stream.payload, stream.quality, *stream.shape)
 
 
@@ -155,6 +139,7 @@ def code_map(labels: torch.Tensor, num_ids: int, codec: str = "rle", rate_bpp: f
 
 
 def decode_map(stream: CodedStream, num_ids: int) -> torch.Tensor:
+    """int64 (H, W) label map of a map stream (any of its codecs)."""
     if stream.codec == "rle":
         return labelmap.rle_decode(stream.payload, num_ids, *stream.shape)
     if stream.codec == "png":

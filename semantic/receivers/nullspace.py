@@ -53,9 +53,11 @@ __all__ = ["LinearOperator", "NullSpaceConfig", "ddnm_coefficients", "null_space
 class LinearOperator(Protocol):
     """y = A x: images (..., C, H, W) <-> measurements; A_pinv(y) has the image shape."""
 
-    def A(self, images: torch.Tensor) -> torch.Tensor: ...
+    def A(self, images: torch.Tensor) -> torch.Tensor:
+        """y = A x."""
 
-    def A_pinv(self, y: torch.Tensor) -> torch.Tensor: ...
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        """x = A+ y."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ so s = 1 is plain conditional sampling and s > 1 follows the map harder.
 Sampling uses diffusers' DDIM scheduler.
 
 Why hand-written: diffusers has no SPADE-conditioned U-Net; the timestep
-embedding comes from diffusers (``Timesteps``, ``TimestepEmbedding``).
+embedding comes from diffusers (``Timesteps``, ``TimestepEmbedding``), and the
+model is a diffusers ``ModelMixin`` + ``ConfigMixin`` (``save_pretrained`` /
+``from_pretrained``; load a shipped or saved one with
+:func:`semantic.pretrained.load_pretrained`).
 
 Shapes: images float32 (B, 3, S, S) in [-1, 1]; label maps one-hot float32
 (B, C, S, S) with C = classes + 1 (:func:`semantic.intents.one_hot`).
@@ -22,21 +25,17 @@ Shapes: images float32 (B, 3, S, S) in [-1, 1]; label maps one-hot float32
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
-from diffusers import DDIMScheduler
+from diffusers import ConfigMixin, DDIMScheduler, ModelMixin
+from diffusers.configuration_utils import register_to_config
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from semantic.intents import one_hot
+from semantic.pretrained import register_model_class
 
-__all__ = ["SPADE", "SemanticUNet", "guided_sample", "load_sdm", "majority_downsample", "save_sdm", "synthesize"]
-
-WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+__all__ = ["SPADE", "SemanticUNet", "guided_eps", "guided_sample", "majority_downsample", "synthesize"]
 
 
 class SPADE(nn.Module):
@@ -50,6 +49,7 @@ class SPADE(nn.Module):
         self.beta = nn.Conv2d(hidden, channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor, label_map: torch.Tensor) -> torch.Tensor:
+        """SPADE-normalised features, the same shape as ``x``."""
         a = self.shared(F.interpolate(label_map, size=x.shape[-2:], mode="nearest"))
         return self.norm(x) * (1 + self.gamma(a)) + self.beta(a)
 
@@ -75,21 +75,26 @@ class ResBlock(nn.Module):
         return norm(x, label_map) if self.spade else norm(x)
 
     def forward(self, x, temb, label_map=None):
+        """SPADE-normalised features, the same shape as ``x``."""
         h = self.conv1(F.silu(self._norm(self.norm1, x, label_map)))
         h = h + self.time(F.silu(temb))[:, :, None, None]
         h = self.conv2(F.silu(self._norm(self.norm2, h, label_map)))
         return h + self.skip(x)
 
 
-class SemanticUNet(nn.Module):
+@register_model_class
+class SemanticUNet(ModelMixin, ConfigMixin):
     """Encoder (plain residual blocks) -> middle and decoder (SPADE residual blocks).
 
-    ``channels``: widths per resolution (each level after the first halves the size).
+    :param label_channels: C of the one-hot maps (classes + the void/null channel).
+    :param channels: widths per resolution (each level after the first halves the size).
+    :param image_channels: channels of the images (3).
     """
 
+    @register_to_config
     def __init__(self, label_channels: int, channels: tuple[int, ...] = (32, 64, 64), image_channels: int = 3):
         super().__init__()
-        self.config = {"label_channels": label_channels, "channels": list(channels), "image_channels": image_channels}
+        channels = tuple(channels)
         temb = channels[0] * 4
         self.time_proj = Timesteps(channels[0], flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embed = TimestepEmbedding(channels[0], temb)
@@ -134,7 +139,11 @@ class SemanticUNet(nn.Module):
 
 
 def guided_eps(model: SemanticUNet, x: torch.Tensor, t: torch.Tensor, label_map: torch.Tensor, scale: float):
-    """Classifier-free guided noise estimate; s = 1 evaluates the conditional model only."""
+    """Classifier-free guided noise estimate float32 (B, 3, S, S); s = 1 evaluates the conditional model only.
+
+    :param x: float32 (B, 3, S, S) noisy images x_t; ``t``: timesteps, scalar or (B,);
+        ``label_map``: one-hot float32 (B, C, S, S).
+    """
     if scale == 1.0:
         return model(x, t, label_map)
     tt = torch.cat([t, t]) if t.dim() == 1 else t
@@ -197,24 +206,3 @@ def synthesize(
         label_map = one_hot(majority_downsample(labels, num_classes + 1, small), num_classes)
     x = guided_sample(model, label_map, generator, scale=scale, steps=steps)
     return F.interpolate(x, size=(H, W), mode="bilinear", align_corners=False).clamp(-1, 1)
-
-
-def save_sdm(model: SemanticUNet, folder: str | Path, extra: dict | None = None) -> None:
-    """``model.safetensors`` + ``config.json`` (architecture and ``extra``, e.g. training details)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, folder / "model.safetensors")
-    (folder / "config.json").write_text(json.dumps({"model": model.config} | (extra or {}), indent=2))
-
-
-def load_sdm(name_or_path: str | Path, device: str = "cpu") -> SemanticUNet:
-    """A saved SDM by shipped name (``semantic/weights/<name>``) or folder (safetensors only)."""
-    folder = Path(name_or_path)
-    if not (folder / "config.json").exists():
-        folder = WEIGHTS / str(name_or_path)
-    if not (folder / "config.json").exists():
-        raise FileNotFoundError(f"no SDM at {name_or_path!r} (neither a folder nor a shipped name)")
-    cfg = json.loads((folder / "config.json").read_text())["model"]
-    model = SemanticUNet(cfg["label_channels"], tuple(cfg["channels"]), cfg["image_channels"])
-    model.load_state_dict(load_file(folder / "model.safetensors", device=device))
-    return model.to(device).eval()

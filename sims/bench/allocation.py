@@ -31,7 +31,8 @@ def per_draw_seconds(fn, gains: np.ndarray, n: int, budget: float) -> tuple[floa
     return (time.perf_counter() - start) / draws, draws
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Command line: time the allocation kernels against SciPy and NumPy and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=1000, help="Monte-Carlo draws per batch")
     parser.add_argument("--reference-seconds", type=float, default=20.0, help="time budget per reference and case")
@@ -41,7 +42,7 @@ def main() -> None:
         "--scipy-max-subcarriers", type=int, default=1024,
         help="skip scipy above this L (one draw at L = 4096 takes minutes)",
     )  # fmt: skip
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)
     allocate_greedy(rng.exponential(size=(2, 2, 4)), 2)  # compile outside the timings

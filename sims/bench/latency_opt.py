@@ -39,6 +39,7 @@ from phy.multicast import (
 
 
 def instance(family: str, K: int, rng: np.random.Generator) -> MulticastProblem:
+    """A problem (8) instance of K users at one drop of the paper's setting."""
     budget = LinkBudgetConfig()
     gains = channel_gains(budget, (K,), rng)
     if family == "disjoint":
@@ -59,7 +60,8 @@ def median_seconds(fn, problem: MulticastProblem, repeats: int) -> tuple[float, 
     return float(np.median(times)), result.sum_latency_s
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Command line: time the optimisers against SciPy SLSQP and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--repeats", type=int, default=7)
@@ -69,7 +71,7 @@ def main() -> None:
         help="skip the SQP above this many streams (its stream block is dense: O(J^3) per iteration)",
     )  # fmt: skip
     parser.add_argument("--scaling-users", type=int, nargs="+", default=[10, 30, 100, 300, 1000, 3000])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)
     for family in ("disjoint", "shared"):  # compile every kernel outside the timings

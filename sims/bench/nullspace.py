@@ -19,32 +19,37 @@ import torch
 from diffusers import DDIMScheduler
 
 from bridges.transmit import BridgeConfig, ImageLink
-from phy import ChannelConfig, GridConfig, LinkConfig, make_generator
+from phy import GridConfig, LinkConfig, channel_config, make_generator
 from phy.rng import resolve_device
 from semantic.data import sample_images
-from semantic.receivers.models import DEFAULT_MODEL, load_diffusion
+from semantic.pretrained import DEFAULT_DIFFUSION, load_diffusion
+
+#: Takes `--device` (`gscsim bench all --device cuda` passes it on).
+USES_DEVICE = True
 from semantic.receivers.nullspace import NullSpaceConfig, null_space_sample
 
 
 def sync(device: str) -> None:
+    """Wait for the device's queued work (timings need it on CUDA)."""
     if device.startswith("cuda"):
         torch.cuda.synchronize()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Command line: time null-space sampling against plain DDIM and print the ratio."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--model", default=DEFAULT_DIFFUSION)
     parser.add_argument("--images", type=int, default=16, help="images per call (K = 2 users)")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
     unet, scheduler = load_diffusion(args.model, device)
     size = unet.config.sample_size
     images = sample_images(size, args.images).reshape(args.images // 2, 2, 3, size, size)
-    link = LinkConfig(grid=GridConfig(num_users=2, num_ofdm_symbols=16), channel=ChannelConfig(kind="rayleigh_iid"))
+    link = LinkConfig(grid=GridConfig(num_users=2, num_ofdm_symbols=16), channel=channel_config("rayleigh_iid"))
     rx = ImageLink(link, BridgeConfig(nm_ratio=0.6), (3, size, size), device)(images, 10.0, make_generator(0, device))
     scheduler.set_timesteps(args.steps)
     ddim = DDIMScheduler.from_config(scheduler.config)

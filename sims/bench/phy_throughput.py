@@ -23,11 +23,15 @@ import warnings
 import numpy as np
 import torch
 
+#: Takes `--device` (`gscsim bench all --device cuda` passes it on).
+USES_DEVICE = True
+
 EBNO_DB = 3.0
 K_INFO, N_CODED, BITS_PER_SYMBOL, BP_ITERATIONS = 512, 1024, 4, 20
 
 
 def sync(device: str) -> None:
+    """Wait for the device's queued work (timings need it on CUDA)."""
     if device.startswith("cuda"):
         torch.cuda.synchronize()
 
@@ -46,6 +50,7 @@ def time_per_call(fn, repeats: int, device: str) -> float:
 
 
 def gscsim_chain(codewords: int, device: str):
+    """Callable running gscsim's coded OFDMA chain on ``codewords`` codewords."""
     from phy import CodeConfig, GridConfig, LinkConfig, OFDMALink, make_generator
 
     num_users = 4
@@ -107,6 +112,7 @@ def _qam16_gray() -> tuple[np.ndarray, np.ndarray]:
 
 
 def numpy_pyldpc_chain(codewords: int):
+    """Callable running the NumPy + pyldpc reference chain."""
     import pyldpc
 
     n, d_v, d_c = 1020, 3, 6
@@ -139,13 +145,14 @@ def numpy_pyldpc_chain(codewords: int):
     return run, codewords * k
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Command line: time the chains and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto", help="cpu, cuda, auto (default)")
     parser.add_argument("--codewords", type=int, default=512, help="codewords per call (gscsim, Sionna)")
     parser.add_argument("--pyldpc-codewords", type=int, default=32, help="codewords per pyldpc call")
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from phy.rng import resolve_device
 

@@ -1,3 +1,12 @@
 """Built-in methods; importing this package registers them."""
 
-from . import baselines, ber, generative, intent_images, multicast, received  # noqa: F401
+from . import (  # noqa: F401
+    ber,
+    deepjscc,
+    intent_images,
+    multicast,
+    nullspace,
+    received,
+    repaint,
+    separation,
+)

@@ -25,9 +25,9 @@ class BerOptions(StrictModel):
     """Monte-Carlo stopping rules per point, as in Sionna's sim_ber."""
 
     batch_size: int = Field(64, gt=0, description="slots per batch (each carries K users)")
-    max_batches: int = Field(100, gt=0)
-    target_block_errors: int | None = Field(100, gt=0)
-    target_bit_errors: int | None = Field(None, gt=0)
+    max_batches: int = Field(100, gt=0, description="stop after this many batches")
+    target_block_errors: int | None = Field(100, gt=0, description="stop once this many block errors are counted")
+    target_bit_errors: int | None = Field(None, gt=0, description="stop once this many bit errors are counted")
     early_stop: bool = Field(True, description="skip the points after the first error-free one")
 
 
@@ -42,10 +42,9 @@ def _validate(config, options: BerOptions, point: dict) -> None:
 
 
 def _link(ctx: PointContext) -> OFDMALink:
-    key = ("ber-link", ctx.config.link.model_dump_json(), ctx.device)
-    if key not in ctx.cache:
-        ctx.cache[key] = OFDMALink(ctx.config.link, device=ctx.device)
-    return ctx.cache[key]
+    return ctx.cache.get(
+        OFDMALink, (ctx.config.link, ctx.device), lambda: OFDMALink(ctx.config.link, device=ctx.device)
+    )
 
 
 def _operating_point(link: OFDMALink, config, axis: str, value: float):
@@ -69,10 +68,8 @@ def _stops_line(row: dict, options: BerOptions) -> bool:
 
 
 def _references(config, metric: str, x_axis: str, xs: np.ndarray) -> list:
-    """Closed-form uncoded BER for AWGN and Rayleigh channels (flat marginals)."""
-    channel = {"awgn": "awgn", "rayleigh_block": "rayleigh", "rayleigh_iid": "rayleigh"}.get(
-        config.link.channel.kind
-    )
+    """Closed-form uncoded BER of the channel kind's reference (``ChannelConfig.ber_reference``)."""
+    channel = type(config.link.channel).ber_reference
     if metric != "ber" or channel is None or x_axis not in ("ebno_db", "snr_db"):
         return []
     m = config.link.bits_per_symbol
@@ -93,6 +90,7 @@ def _references(config, metric: str, x_axis: str, xs: np.ndarray) -> list:
     references=_references,
 )
 def ber(ctx: PointContext) -> dict:
+    """Monte-Carlo BER/BLER of the OFDMA link at one SNR, Eb/N0 or transmit power."""
     opts: BerOptions = ctx.options
     link = _link(ctx)
     axis = next(a for a in SNR_AXES if a in ctx.point)

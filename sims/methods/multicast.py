@@ -4,7 +4,7 @@ One row = ``draws`` Monte-Carlo user drops (distances from the link budget,
 optional Rayleigh fading); each drop is solved by the chosen scheme
 (``proposed`` = problem (8), ``ngm``, ``fgm``; :mod:`phy.multicast`). Plain sweep
 axes ``users``, ``power_mw``, ``generation_ms``, ``eps_r``, ``eps_s`` override the
-options of the same name, so one config sweeps any of them.
+options of the same name (the engine sets them per point), so one config sweeps any of them.
 """
 
 from __future__ import annotations
@@ -31,20 +31,23 @@ from phy.multicast import (
 )
 
 from ..registry import Metric, PointContext, register_method
+from .common import scenario_budget
 
-__all__ = ["MULTICAST_AXES", "MulticastOptions", "scenario_budget", "with_axes"]
-
-MULTICAST_AXES = ("users", "power_mw", "generation_ms", "eps_r", "eps_s")
+__all__ = ["MulticastOptions"]
 
 
 class MulticastOptions(StrictModel):
     """Defaults: the paper's Table II budget ([link.budget] or its defaults), |X| = 512 x 256,
     |Xbar| = |X| / 10, 1 MHz per band, T_g = 2 ms, requirements (0.02850, 0.58705)."""
 
-    scheme: Literal["proposed", "ngm", "fgm"] = "proposed"
-    solver: Literal["auto", "exact", "sqp", "slsqp"] = "auto"
+    scheme: Literal["proposed", "ngm", "fgm"] = Field(
+        "proposed", description="proposed = problem (8); ngm / fgm: the paper's single-stream baselines"
+    )
+    solver: Literal["auto", "exact", "sqp", "slsqp"] = Field(
+        "auto", description="problem (8) solver: exact structure, structured SQP, SciPy SLSQP, or auto"
+    )
     draws: int = Field(6000, gt=0, description="Monte-Carlo user drops per row")
-    users: int = Field(10, gt=0)
+    users: int = Field(10, gt=0, description="K")
     power_mw: float | None = Field(None, gt=0, description="P_T; default: the budget's tx_power_dbm")
     generation_ms: float = Field(2.0, ge=0, description="T_g")
     eps_r: float = Field(0.02850, gt=0, description="distortion requirement (1 - MS-SSIM)")
@@ -52,8 +55,8 @@ class MulticastOptions(StrictModel):
     intents: str | list[list[int]] = Field("disjoint", description="disjoint | shared | chain | K x L 0/1 list")
     num_classes: int | None = Field(None, gt=0, description="L; default from the intent pattern")
     fading: bool = Field(False, description="Rayleigh power gain on top of path loss")
-    image_width: int = Field(512, gt=0)
-    image_height: int = Field(256, gt=0)
+    image_width: int = Field(512, gt=0, description="image width (|X| = width x height)")
+    image_height: int = Field(256, gt=0, description="image height")
     class_fraction: float = Field(0.1, gt=0, le=1, description="|Xbar| / |X|")
     class_bandwidth_hz: float | None = Field(None, gt=0, description="B_l; default: the budget's bandwidth")
 
@@ -66,23 +69,6 @@ METRICS = [
     Metric("average_rate", label="r* (bpp)"),
     Metric("bits", label="|b| (bits)"),
 ]
-
-
-def with_axes(options, point: dict, axes: tuple[str, ...]):
-    """``options`` with the point's plain axes of the same names applied (``users`` as an int)."""
-    overrides = {k: point[k] for k in axes if k in point}
-    if "users" in overrides:
-        overrides["users"] = int(overrides["users"])
-    return options.model_copy(update=overrides)
-
-
-def _settings(options: MulticastOptions, point: dict) -> MulticastOptions:
-    return with_axes(options, point, MULTICAST_AXES)
-
-
-def scenario_budget(config) -> LinkBudgetConfig:
-    """The scenario's [link.budget], or the paper's Table II defaults."""
-    return config.link.budget or LinkBudgetConfig()
 
 
 def _problem(
@@ -106,8 +92,7 @@ def _problem(
     )
 
 
-def _validate(config, options: MulticastOptions, point: dict) -> None:
-    opts = _settings(options, point)
+def _validate(config, opts: MulticastOptions, point: dict) -> None:
     # Builds one instance: bad intents, requirements below a curve's floor, etc. fail here.
     _problem(opts, scenario_budget(config), np.ones(opts.users))
 
@@ -130,9 +115,10 @@ def _proposed(ctx: PointContext, opts: MulticastOptions, budget, gains: np.ndarr
     return latency, gamma, se
 
 
-@register_method("multicast", metrics=METRICS, options=MulticastOptions, axes=set(MULTICAST_AXES), validate=_validate)
+@register_method("multicast", metrics=METRICS, options=MulticastOptions, validate=_validate)
 def multicast(ctx: PointContext) -> dict:
-    opts = _settings(ctx.options, ctx.point)
+    """Per-user latency of intent-aware generative multicasting (Liu et al., problem (8)) over user drops."""
+    opts: MulticastOptions = ctx.options
     budget = scenario_budget(ctx.config)
     seed = int(torch.randint(0, 2**62, (1,), generator=ctx.generator))
     gains = channel_gains(budget, (opts.draws, opts.users), np.random.default_rng(seed), opts.fading)

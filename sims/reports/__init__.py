@@ -1,1 +1,1 @@
-"""Post-processing of sweep results into the numbers papers print."""
+"""Reports: figures and tables made from results or models; run with ``gscsim report NAME [ARGS]``."""

@@ -18,32 +18,34 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bridges.intent_multicast import IntentMulticastConfig, IntentPipeline
 from phy.config import LinkBudgetConfig
 from phy.multicast import channel_gains
 from phy.rng import make_generator
-from semantic.data import load_camvid
+from semantic.data import (
+    CAMVID_COLOURS,
+    CAMVID_NUM_CLASSES,
+    CAMVID_VOID_ID,
+    load_camvid,
+)
 from semantic.metrics import masked_psnr
 
-from ..methods.intent_images import IntentImagesOptions, IntentPipeline
-
 NAMES = ("sky", "building", "pole", "road", "pavement", "tree", "sign", "fence", "car", "pedestrian", "bicyclist")
-#: CamVid display colours (the dataset README), void last.
-COLOURS = torch.tensor(
-    [[128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128], [60, 40, 222], [128, 128, 0],
-     [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0], [0, 128, 192], [0, 0, 0]]
-)  # fmt: skip
+COLOURS = torch.tensor(CAMVID_COLOURS)
 
 
 def colour_map(labels: torch.Tensor) -> np.ndarray:
     """uint8 (H, W, 3) display colours of an int64 (H, W) map."""
-    return COLOURS[labels.clamp(0, 11)].numpy().astype(np.uint8)
+    return COLOURS[labels.clamp(0, CAMVID_VOID_ID)].numpy().astype(np.uint8)
 
 
 def to_rgb(image: torch.Tensor) -> np.ndarray:
+    """uint8 (H, W, 3) of a float32 (3, H, W) image in [-1, 1]."""
     return ((image.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
 
 
 def render(index: int, classes: list[int], options: dict, data_dir, image_size: int, seed: int, out: Path) -> dict:
+    """Run one drop of the intent pipeline and draw the Fig. 14-like panel; return its numbers."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,7 +53,7 @@ def render(index: int, classes: list[int], options: dict, data_dir, image_size: 
 
     images, labels = load_camvid(data_dir, "val", image_size=image_size, num_images=index + 1, labels=True)
     image, lab = images[index], labels[index]
-    opts = IntentImagesOptions(**({"users": 3, "intents": "disjoint", "classes": classes} | options))
+    opts = IntentMulticastConfig(**({"users": 3, "intents": "disjoint", "classes": classes} | options))
     pipeline = IntentPipeline(opts, LinkBudgetConfig(), (image_size, image_size))
     gains = channel_gains(pipeline.budget, (1, 3), np.random.default_rng(seed))[0]
     users, _ = pipeline.run(image, lab, gains, make_generator(seed))
@@ -77,7 +79,8 @@ def render(index: int, classes: list[int], options: dict, data_dir, image_size: 
     return summary
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Command line: render the panel to ``--out``."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--index", type=int, default=0, help="CamVid val image")
@@ -86,9 +89,9 @@ def main() -> None:
     parser.add_argument("--power-mw", type=float, default=100.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="fig14.png")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     classes = [int(c) for c in args.classes.split(",")]
-    rest = [c for c in range(11) if c not in classes]
+    rest = [c for c in range(CAMVID_NUM_CLASSES) if c not in classes]
     summary = render(args.index, classes + rest, {"power_mw": args.power_mw}, args.data_dir, args.image_size,
                      args.seed, Path(args.out))  # fmt: skip
     for user, values in summary.items():

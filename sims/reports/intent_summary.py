@@ -33,6 +33,7 @@ def _cell(row: dict, key: str, digits: int) -> str:
 
 
 def tables(rows: list[dict]) -> str:
+    """Per-scheme means of an intent_images results table, by point."""
     points: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         points[(int(float(row.get("users", 0))), float(row.get("power_mw", "nan")))].append(row)
@@ -46,10 +47,11 @@ def tables(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Command line: print the summary tables of an intent_images results.csv."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", help="results.csv of an intent_images sweep")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with open(args.results, newline="") as handle:
         print(tables(list(csv.DictReader(handle))))
 

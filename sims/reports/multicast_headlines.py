@@ -45,12 +45,13 @@ def power_for_target(power: np.ndarray, latency: np.ndarray, target: float) -> t
     return float(power[i]), float(power[i - 1] + frac * (power[i] - power[i - 1]))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Command line: print the latency reductions of a multicast study's results."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", help="results.csv of a multicast_power sweep")
     parser.add_argument("--power-mw", type=float, default=100.0)
     parser.add_argument("--target-ms", type=float, default=13.0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     curves = load(args.results)
     users = sorted({k for (_, k) in curves})
     print(f"at P_T = {args.power_mw:g} mW: per-user latency (ms) and reduction vs NGM")

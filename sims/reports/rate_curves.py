@@ -13,7 +13,8 @@
   slope is the map's effect, not sampling noise.
 
 Both are fitted to ``a exp(-b r) + c`` (:func:`phy.multicast.fit_exp_curve`).
-Writes ``curves.json`` (points, fits, settings) and ``curves.png``.
+Writes ``curves.json`` (points, fits, settings) and ``curves.png``; the shipped SDM's
+measurement is ``semantic/weights/camvid-sdm-32/rate_curves.json`` (its ``defaults`` feed the intent pipeline).
 
 Run: ``GSCSIM_DATA_DIR=../shared/data/camvid python -m sims.reports.rate_curves --out results/rate_curves``
 """
@@ -30,13 +31,12 @@ import torch
 from phy.multicast import fit_exp_curve
 from phy.rng import make_generator
 from semantic.codecs import streams
-from semantic.data import load_camvid
+from semantic.data import CAMVID_LABEL_IDS, CAMVID_NUM_CLASSES, load_camvid
 from semantic.intents import class_masks
 from semantic.metrics import ms_ssim
-from semantic.receivers.sdm import load_sdm, synthesize
+from semantic.pretrained import load_pretrained
+from semantic.receivers.sdm import SemanticUNet, synthesize
 
-CAMVID_CLASSES = 11
-MAP_IDS = CAMVID_CLASSES + 1
 CLASS_RATES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 MAP_RATES = (0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5)
 
@@ -44,8 +44,8 @@ MAP_RATES = (0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5)
 def distortion_points(images: torch.Tensor, labels: torch.Tensor, rates, class_fraction: float) -> dict:
     """Mean 1 - MS-SSIM and mean source bpp of class streams at each budget ``rates`` (bpp of |Xbar|)."""
     class_pixels = class_fraction * labels[0].numel()
-    masks = class_masks(labels, CAMVID_CLASSES)
-    present = [(i, c) for i in range(len(images)) for c in range(CAMVID_CLASSES) if masks[i, c].any()]
+    masks = class_masks(labels, CAMVID_NUM_CLASSES)
+    present = [(i, c) for i in range(len(images)) for c in range(CAMVID_NUM_CLASSES) if masks[i, c].any()]
     values, spent = [], []
     for rate in rates:
         decoded, originals, bits = [], [], []
@@ -65,17 +65,17 @@ def perception_points(model, images, labels, rates, seed: int, scale: float, ste
     size = tuple(labels.shape[-2:])
 
     def score(maps: torch.Tensor) -> float:
-        synth = synthesize(model, maps, CAMVID_CLASSES, make_generator(seed), size, scale=scale, steps=steps)
+        synth = synthesize(model, maps, CAMVID_NUM_CLASSES, make_generator(seed), size, scale=scale, steps=steps)
         return float((1 - ms_ssim(synth, images)).mean())
 
     values, spent, accuracy = [], [], []
     for rate in rates:
-        coded = [streams.code_map(lab, MAP_IDS, "jpeg", rate) for lab in labels]
-        maps = torch.stack([streams.decode_map(s, MAP_IDS) for s in coded])
+        coded = [streams.code_map(lab, CAMVID_LABEL_IDS, "jpeg", rate) for lab in labels]
+        maps = torch.stack([streams.decode_map(s, CAMVID_LABEL_IDS) for s in coded])
         values.append(score(maps))
         spent.append(float(np.mean([s.bits for s in coded])) / labels[0].numel())
         accuracy.append(float((maps == labels).float().mean()))
-    rle_bpp = float(np.mean([streams.code_map(lab, MAP_IDS, "rle").bits for lab in labels])) / labels[0].numel()
+    rle_bpp = float(np.mean([streams.code_map(lab, CAMVID_LABEL_IDS, "rle").bits for lab in labels])) / labels[0].numel()
     return {
         "rates": list(rates), "values": values, "spent_bpp": spent, "map_accuracy": accuracy,
         "lossless": {"value": score(labels), "rle_bpp": rle_bpp},
@@ -84,9 +84,10 @@ def perception_points(model, images, labels, rates, seed: int, scale: float, ste
 
 def measure(data_dir, split: str, count: int, image_size: int, class_fraction: float, sdm: str, seed: int,
             scale: float, steps: int) -> dict:  # fmt: skip
+    """Both curves' points and fits on ``count`` CamVid images, with the settings."""
     images, labels = load_camvid(data_dir, split, image_size=image_size, num_images=count, labels=True)
     distortion = distortion_points(images, labels, CLASS_RATES, class_fraction)
-    perception = perception_points(load_sdm(sdm), images, labels, MAP_RATES, seed, scale, steps)
+    perception = perception_points(load_pretrained(sdm, SemanticUNet), images, labels, MAP_RATES, seed, scale, steps)
     out = {"settings": {"split": split, "images": count, "image_size": image_size, "class_fraction": class_fraction,
                         "sdm": sdm, "seed": seed, "guidance": scale, "ddim_steps": steps,
                         "perception_proxy": "1 - MS-SSIM(synthesis, real), whole image"}}  # fmt: skip
@@ -97,6 +98,7 @@ def measure(data_dir, split: str, count: int, image_size: int, class_fraction: f
 
 
 def plot(result: dict, path: Path) -> None:
+    """Measured points, fits and the paper's curves, side by side, to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,7 +125,8 @@ def plot(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Command line: measure, write curves.json and curves.png, print the fits."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--split", default="val")
@@ -135,7 +138,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.5, help="guidance scale s")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--out", default="results/rate_curves")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     result = measure(args.data_dir, args.split, args.count, args.image_size, args.class_fraction, args.sdm,
                      args.seed, args.scale, args.steps)  # fmt: skip
     out = Path(args.out)

@@ -19,21 +19,21 @@ import torch
 
 from phy.rng import make_generator
 from semantic.codecs.labelmap import grey_palette
-from semantic.data import load_camvid
+from semantic.data import CAMVID_NUM_CLASSES, load_camvid
 from semantic.intents import one_hot
 from semantic.metrics import ms_ssim, psnr, ssim
-from semantic.receivers.sdm import guided_sample, load_sdm
+from semantic.pretrained import load_pretrained
+from semantic.receivers.sdm import SemanticUNet, guided_sample
 
 from ..train.ddpm import save_image_grid
-from ..train.sdm import CAMVID_CLASSES
 
 
 def evaluate(model_name: str, data_dir: str | None, count: int, scale: float, steps: int, intended: int, seed: int):
     """(metrics dict, grid tensor (3 * count, 3, S, S))."""
-    model = load_sdm(model_name)
+    model = load_pretrained(model_name, SemanticUNet)
     size = 32
     images, labels = load_camvid(data_dir, "val", image_size=size, num_images=count, labels=True)
-    samples = guided_sample(model, one_hot(labels, CAMVID_CLASSES), make_generator(seed), scale=scale, steps=steps)
+    samples = guided_sample(model, one_hot(labels, CAMVID_NUM_CLASSES), make_generator(seed), scale=scale, steps=steps)
     outside = (labels != intended).unsqueeze(1).expand_as(images)
     mse = ((samples - images) ** 2 * outside).flatten(1).sum(1) / outside.flatten(1).sum(1).clamp(min=1)
     metrics = {
@@ -42,12 +42,13 @@ def evaluate(model_name: str, data_dir: str | None, count: int, scale: float, st
         "ms_ssim": float(ms_ssim(samples, images).mean()),
         "psnr_non_intended": float((10 * torch.log10(4.0 / mse.clamp(min=1e-10))).mean()),
     }
-    maps = grey_palette(CAMVID_CLASSES + 1)[labels.clamp(max=CAMVID_CLASSES)].permute(0, 3, 1, 2)
+    maps = grey_palette(CAMVID_NUM_CLASSES + 1)[labels.clamp(max=CAMVID_NUM_CLASSES)].permute(0, 3, 1, 2)
     grid = torch.stack([maps, samples, images], dim=1).reshape(-1, 3, size, size)
     return metrics, grid
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Command line: score the SDM on CamVid val and write a sample grid."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="shipped SDM name or folder")
     parser.add_argument("--data-dir", default=None)
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--intended", type=int, default=8, help="the class a user receives (8 = car)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="sdm_samples.png")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     metrics, grid = evaluate(args.model, args.data_dir, args.count, args.scale, args.steps, args.intended, args.seed)
     for key, value in metrics.items():
         print(f"{key}: {value:.4f}")

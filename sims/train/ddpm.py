@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from phy.config import StrictModel
 from phy.rng import make_generator, resolve_device
-from semantic.receivers.models import count_parameters, save_diffusion
+from semantic.pretrained import count_parameters, save_diffusion
 
 from ..results import write_json
 from .data import random_crops, training_images
@@ -37,21 +37,22 @@ __all__ = ["DdpmTrainConfig", "build_unet", "train_ddpm"]
 
 
 class DdpmTrainConfig(StrictModel):
+    """`gscsim train ddpm` options (each is a command-line flag)."""
     data_dir: str | None = Field(None, description="CamVid folder; default $GSCSIM_DATA_DIR")
-    output: str = "results/train/camvid-ddpm-32"
-    image_size: int = Field(32, ge=8, le=256)
-    channels: tuple[int, ...] = (32, 64, 64)
-    layers_per_block: int = Field(1, ge=1, le=4)
-    steps: int = Field(6000, ge=1)
-    batch_size: int = Field(16, ge=1)
-    lr: float = Field(2e-4, gt=0)
-    warmup_steps: int = Field(200, ge=0)
-    ema_decay: float = Field(0.999, ge=0, lt=1)
-    scales: tuple[float, ...] = (1.0, 1.15, 1.3, 1.4)
-    seed: int = Field(0, ge=0)
-    device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$")
-    checkpoint_every: int = Field(500, ge=1)
-    log_every: int = Field(100, ge=1)
+    output: str = Field("results/train/camvid-ddpm-32", description="output folder")
+    image_size: int = Field(32, ge=8, le=256, description="side of the square training crops")
+    channels: tuple[int, ...] = Field((32, 64, 64), description="U-Net widths per resolution, e.g. 32,64,64")
+    layers_per_block: int = Field(1, ge=1, le=4, description="residual layers per U-Net block")
+    steps: int = Field(6000, ge=1, description="optimiser steps")
+    batch_size: int = Field(16, ge=1, description="images per step")
+    lr: float = Field(2e-4, gt=0, description="learning rate")
+    warmup_steps: int = Field(200, ge=0, description="linear learning-rate warm-up steps")
+    ema_decay: float = Field(0.999, ge=0, lt=1, description="decay of the EMA weights (what ships)")
+    scales: tuple[float, ...] = Field((1.0, 1.15, 1.3, 1.4), description="shorter-side scales of the crops, relative to image_size")
+    seed: int = Field(0, ge=0, description="seed of initialisation, data order and noise")
+    device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$", description="cpu, cuda, cuda:N, auto")
+    checkpoint_every: int = Field(500, ge=1, description="steps between checkpoints (--resume continues from the last)")
+    log_every: int = Field(100, ge=1, description="steps per logged mean loss")
 
 
 def build_unet(config: DdpmTrainConfig) -> UNet2DModel:
@@ -83,6 +84,7 @@ def sample_grid(unet: UNet2DModel, scheduler: DDPMScheduler, count: int, steps: 
 
 
 def save_image_grid(images: torch.Tensor, path: Path, columns: int = 8) -> None:
+    """Write float32 (N, C, H, W) images in [-1, 1] as one PNG grid of ``columns`` columns."""
     from PIL import Image
 
     n, c, h, w = images.shape

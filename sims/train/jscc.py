@@ -26,48 +26,57 @@ from pydantic import Field
 from tqdm import tqdm
 
 from bridges.jscc import SymbolLink
-from phy import ChannelConfig, GridConfig, LinkConfig
+from phy import CodeConfig, GridConfig, LinkConfig, channel_config
 from phy.config import StrictModel
 from phy.rng import make_generator, resolve_device
-from semantic.jscc import DeepJSCC, channels_for_ratio, jscc_name, save_jscc
+from semantic.jscc import DeepJSCC, channels_for_ratio, jscc_name
+from semantic.pretrained import save_model
 
 from .data import random_crops, training_images
 
-__all__ = ["JsccTrainConfig", "train_jscc", "training_link"]
+__all__ = ["PILOT_SYMBOLS", "TRAINING_CHANNELS", "JsccTrainConfig", "train_jscc", "training_link"]
+
+#: Variant -> the channel it is trained through (keyed like the matched models of `deepjscc`).
+TRAINING_CHANNELS = {
+    "awgn": {"kind": "awgn"},
+    "rayleigh": {"kind": "rayleigh_block"},
+    "ofdm": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9},
+}
+#: Variant -> pilot OFDM symbols of its link (DeepJSCC-OFDM: one, LS estimation).
+PILOT_SYMBOLS = {"awgn": 0, "rayleigh": 0, "ofdm": 1}
 
 
 class JsccTrainConfig(StrictModel):
-    variant: Literal["awgn", "rayleigh", "ofdm"] = "awgn"
+    """`gscsim train jscc` options (each is a command-line flag)."""
+    variant: Literal["awgn", "rayleigh", "ofdm"] = Field("awgn", description="the channel it is trained through: awgn, rayleigh (block), ofdm (TDL-A, one pilot symbol)")
     ratio: str = Field("1/6", description="bandwidth ratio k/n, c/96 (1/6, 1/12, ...)")
-    snr_db: tuple[float, float] = (0.0, 20.0)
-    data_dir: str | None = None
+    snr_db: tuple[float, float] = Field((0.0, 20.0), description="training SNR range (dB), LOW,HIGH: one SNR per image, uniform")
+    data_dir: str | None = Field(None, description="CamVid folder; default $GSCSIM_DATA_DIR")
     output: str | None = Field(None, description="default: results/train/<model name>")
-    image_size: int = Field(32, ge=8, le=256)
-    steps: int = Field(4000, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    scales: tuple[float, ...] = (1.0, 1.15, 1.3, 1.4)
-    seed: int = Field(0, ge=0)
-    device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$")
-    log_every: int = Field(100, ge=1)
+    image_size: int = Field(32, ge=8, le=256, description="side of the square training crops")
+    steps: int = Field(4000, ge=1, description="optimiser steps")
+    batch_size: int = Field(64, ge=1, description="images per step")
+    lr: float = Field(1e-3, gt=0, description="learning rate")
+    scales: tuple[float, ...] = Field((1.0, 1.15, 1.3, 1.4), description="shorter-side scales of the crops, relative to image_size")
+    seed: int = Field(0, ge=0, description="seed of initialisation, data order and noise")
+    device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$", description="cpu, cuda, cuda:N, auto")
+    log_every: int = Field(100, ge=1, description="steps per logged mean loss")
 
     @property
     def name(self) -> str:
+        """The shipped-model name this training writes (:func:`semantic.jscc.jscc_name`)."""
         return jscc_name(self.variant, Fraction(self.ratio))
 
 
 def training_link(variant: str, num_symbols: int, device: str) -> SymbolLink:
     """One user, 16 OFDM symbols of k / 16 subcarriers; the channel of the variant."""
-    channel = {
-        "awgn": ChannelConfig(kind="awgn"),
-        "rayleigh": ChannelConfig(kind="rayleigh_block"),
-        "ofdm": ChannelConfig(kind="tdl", tdl_model="A", delay_spread_s=300e-9),
-    }[variant]
+    channel = channel_config(**TRAINING_CHANNELS[variant])
     S = 16
+    analog = CodeConfig(kind="uncoded", k=num_symbols * 4, n=num_symbols * 4)  # analog: the code is not used
     link = LinkConfig(
-        grid=GridConfig(num_users=1, num_ofdm_symbols=S, num_subcarriers=num_symbols // S), channel=channel
+        grid=GridConfig(num_users=1, num_ofdm_symbols=S, num_subcarriers=num_symbols // S), channel=channel, code=analog
     )
-    return SymbolLink(link, num_symbols, pilot_symbols=1 if variant == "ofdm" else 0, device=device)
+    return SymbolLink(link, num_symbols, pilot_symbols=PILOT_SYMBOLS[variant], device=device)
 
 
 def train_jscc(config: JsccTrainConfig, quiet: bool = False) -> Path:
@@ -75,7 +84,7 @@ def train_jscc(config: JsccTrainConfig, quiet: bool = False) -> Path:
     device = resolve_device(config.device)
     out = Path(config.output or f"results/train/{config.name}")
     torch.manual_seed(config.seed)
-    model = DeepJSCC(channels_for_ratio(Fraction(config.ratio))).to(device)
+    model = DeepJSCC(channels_for_ratio(Fraction(config.ratio)), PILOT_SYMBOLS[config.variant]).to(device)
     k = model.num_symbols(config.image_size, config.image_size)
     link = training_link(config.variant, k, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -101,4 +110,4 @@ def train_jscc(config: JsccTrainConfig, quiet: bool = False) -> Path:
         "pilot_symbols": link.pilot_symbols, "train": config.model_dump(mode="json"), "device": device,
         "seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(), "losses": losses,
     }  # fmt: skip
-    return save_jscc(model, out, info)
+    return save_model(model, out, info)

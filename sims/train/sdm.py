@@ -25,32 +25,33 @@ from tqdm import tqdm
 
 from phy.config import StrictModel
 from phy.rng import make_generator, resolve_device
+from semantic.data import CAMVID_NUM_CLASSES
 from semantic.intents import one_hot
-from semantic.receivers.sdm import SemanticUNet, load_sdm, save_sdm
+from semantic.pretrained import load_pretrained, save_model
+from semantic.receivers.sdm import SemanticUNet
 
 from .data import random_pair_crops, training_pairs
 
 __all__ = ["SdmTrainConfig", "train_sdm"]
 
-#: CamVid's 11 classes; id 11 (void) gets its own one-hot channel.
-CAMVID_CLASSES = 11
 
 
 class SdmTrainConfig(StrictModel):
+    """`gscsim train sdm` options (each is a command-line flag)."""
     data_dir: str | None = Field(None, description="CamVid folder; default $GSCSIM_DATA_DIR")
-    output: str = "results/train/camvid-sdm-32"
-    image_size: int = Field(32, ge=8, le=256)
-    channels: tuple[int, ...] = (32, 64, 64)
-    steps: int = Field(4000, ge=1)
-    batch_size: int = Field(16, ge=1)
-    lr: float = Field(2e-4, gt=0)
-    warmup_steps: int = Field(200, ge=0)
-    ema_decay: float = Field(0.999, ge=0, lt=1)
+    output: str = Field("results/train/camvid-sdm-32", description="output folder")
+    image_size: int = Field(32, ge=8, le=256, description="side of the square training crops")
+    channels: tuple[int, ...] = Field((32, 64, 64), description="U-Net widths per resolution, e.g. 32,64,64")
+    steps: int = Field(4000, ge=1, description="optimiser steps")
+    batch_size: int = Field(16, ge=1, description="images per step")
+    lr: float = Field(2e-4, gt=0, description="learning rate")
+    warmup_steps: int = Field(200, ge=0, description="linear learning-rate warm-up steps")
+    ema_decay: float = Field(0.999, ge=0, lt=1, description="decay of the EMA weights (what ships)")
     p_uncond: float = Field(0.2, ge=0, le=1, description="probability of training on the null map")
-    scales: tuple[float, ...] = (1.0, 1.15, 1.3, 1.4)
-    seed: int = Field(0, ge=0)
-    device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$")
-    log_every: int = Field(100, ge=1)
+    scales: tuple[float, ...] = Field((1.0, 1.15, 1.3, 1.4), description="shorter-side scales of the crops, relative to image_size")
+    seed: int = Field(0, ge=0, description="seed of initialisation, data order and noise")
+    device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$", description="cpu, cuda, cuda:N, auto")
+    log_every: int = Field(100, ge=1, description="steps per logged mean loss")
     init: str | None = Field(None, description="continue from a saved SDM (folder or shipped name); its widths win")
 
 
@@ -59,11 +60,11 @@ def train_sdm(config: SdmTrainConfig, quiet: bool = False) -> Path:
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     if config.init is None:
-        model = SemanticUNet(CAMVID_CLASSES + 1, config.channels).to(device)
+        model = SemanticUNet(CAMVID_NUM_CLASSES + 1, config.channels).to(device)
     else:  # the saved weights are EMA weights: both the trained and the EMA copy start there
-        model = load_sdm(config.init, device).train()
-        if model.config["label_channels"] != CAMVID_CLASSES + 1:
-            raise ValueError(f"init: {config.init!r} has {model.config['label_channels']} label channels, need {CAMVID_CLASSES + 1}")
+        model = load_pretrained(config.init, SemanticUNet, device).train()
+        if model.config["label_channels"] != CAMVID_NUM_CLASSES + 1:
+            raise ValueError(f"init: {config.init!r} has {model.config['label_channels']} label channels, need {CAMVID_NUM_CLASSES + 1}")
     ema = copy.deepcopy(model).eval()
     scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="linear")
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
@@ -73,7 +74,7 @@ def train_sdm(config: SdmTrainConfig, quiet: bool = False) -> Path:
     losses, window, start = [], [], time.perf_counter()
     for step in tqdm(range(config.steps), disable=quiet, desc="sdm"):
         x, labels = random_pair_crops(pairs, config.image_size, config.batch_size, data_g)
-        x, seg = x.to(device), one_hot(labels, CAMVID_CLASSES).to(device)
+        x, seg = x.to(device), one_hot(labels, CAMVID_NUM_CLASSES).to(device)
         drop = torch.rand(x.shape[0], 1, 1, 1, generator=noise_g, device=device) < config.p_uncond
         seg = torch.where(drop, torch.zeros_like(seg), seg)
         noise = torch.randn(x.shape, generator=noise_g, device=device)
@@ -94,10 +95,10 @@ def train_sdm(config: SdmTrainConfig, quiet: bool = False) -> Path:
             window = []
     info = {
         "train": config.model_dump(mode="json") | {"output": Path(config.output).name},
-        "classes": CAMVID_CLASSES, "device": device, "seconds": round(time.perf_counter() - start, 1),
+        "classes": CAMVID_NUM_CLASSES, "device": device, "seconds": round(time.perf_counter() - start, 1),
         "torch_threads": torch.get_num_threads(), "channels": model.config["channels"], "parameters": sum(p.numel() for p in model.parameters()),
         "losses": losses, "final_loss": losses[-1][1] if losses else math.nan,
     }  # fmt: skip
     out = Path(config.output)
-    save_sdm(ema, out, info)
+    save_model(ema, out, info)
     return out

@@ -12,7 +12,7 @@ from bridges.digital import bits_to_levels, dequantize, levels_to_bits, quantize
 from bridges.operator import MeasurementOperator
 from bridges.signal import SignalLayout, sent_entries
 from bridges.transmit import BridgeConfig, ImageLink
-from phy import ChannelConfig, CodeConfig, GridConfig, LinkConfig, make_generator
+from phy import CodeConfig, GridConfig, LinkConfig, channel_config, make_generator
 
 
 def random_images(B, K, shape, seed=0):
@@ -24,7 +24,7 @@ def link_config(K=2, S=4, channel="awgn", modulation="16qam", code=None, allocat
     return LinkConfig(
         modulation=modulation,
         grid=GridConfig(num_users=K, num_ofdm_symbols=S, num_subcarriers=64, allocation=allocation),
-        channel=ChannelConfig(kind=channel),
+        channel=channel_config(channel),
         code=code or CodeConfig(kind="uncoded", k=128, n=128),
     )
 

@@ -4,15 +4,16 @@
 import pytest
 import torch
 
+from bridges.framing import IMAGE_FRAME
 from bridges.jscc import SymbolLink
-from bridges.separation import LENGTH_BITS, QUALITY_BITS, SeparationLink
-from phy import ChannelConfig, CodeConfig, GridConfig, LinkConfig, make_generator
+from bridges.separation import SeparationLink
+from phy import CodeConfig, GridConfig, LinkConfig, channel_config, make_generator
 from semantic.codecs import jpeg
 
 
 def link(channel="awgn", K=2, S=16, **kw):
     return LinkConfig(
-        grid=GridConfig(num_users=K, num_ofdm_symbols=S), channel=ChannelConfig(kind=channel, **kw),
+        grid=GridConfig(num_users=K, num_ofdm_symbols=S), channel=channel_config(channel, **kw),
         code=CodeConfig(k=512, n=1024),
     )  # fmt: skip
 
@@ -61,7 +62,7 @@ def test_separation_accounting_and_delivery():
     images = torch.nn.functional.avg_pool2d(torch.rand(2, 2, 3, 32, 32).flatten(0, 1), 3, 1, 1)
     images = (images * 2 - 1).reshape(2, 2, 3, 32, 32)
     sl = SeparationLink(link(), 512)  # 512 uses x 4 bits = 2 codewords of 512 info bits
-    assert sl.block_bits == 1024 and sl.payload_bytes == (1024 - 24 - QUALITY_BITS - LENGTH_BITS) // 8
+    assert sl.block_bits == 1024 and sl.payload_bytes == (1024 - 24 - IMAGE_FRAME.header_bits) // 8
     result = sl(images, 30.0, make_generator(3))
     assert result.delivered.all() and result.fits.all()
     for b in range(2):
@@ -69,7 +70,7 @@ def test_separation_accounting_and_delivery():
             q = int(result.quality[b, k])
             data = jpeg.payload(images[b, k], q)
             assert len(data) <= sl.payload_bytes < len(jpeg.payload(images[b, k], q + 1)) or q == 95
-            assert int(result.source_bits[b, k]) == QUALITY_BITS + LENGTH_BITS + 8 * len(data)
+            assert int(result.source_bits[b, k]) == IMAGE_FRAME.header_bits + 8 * len(data)
             assert torch.equal(result.images[b, k], jpeg.decode(data, q, 32, 32))
     lost = sl(images, -5.0, make_generator(4))
     assert not lost.delivered.any() and torch.equal(lost.images, torch.zeros_like(images))
@@ -78,7 +79,7 @@ def test_separation_accounting_and_delivery():
 def test_separation_with_no_room_loses_the_image():
     tiny = LinkConfig(
         modulation="qpsk", grid=GridConfig(num_users=1, num_ofdm_symbols=4),
-        code=CodeConfig(k=96, n=128), channel=ChannelConfig(kind="awgn"),
+        code=CodeConfig(k=96, n=128), channel=channel_config("awgn"),
     )  # fmt: skip
     sl = SeparationLink(tiny, 64)  # 64 uses x 2 bits = 1 codeword of 96 bits: 6 payload bytes
     result = sl(torch.zeros(1, 1, 3, 32, 32).uniform_(-1, 1), 30.0, make_generator(0))

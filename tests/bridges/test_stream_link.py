@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bridges.streams import LENGTH_BITS, MCS_TABLE, QUALITY_BITS, StreamLink, frame_bits
+from bridges.framing import STREAM_FRAME
+from bridges.streams import MCS_TABLE, StreamLink, frame_bits
 from semantic.codecs import streams
 
 
@@ -34,7 +35,7 @@ def test_high_snr_delivers_every_stream_exactly(link):
         for r in d.received:
             assert r.quality == s.quality and r.region == s.region and r.bits == s.bits
             assert np.array_equal(np.asarray(r.payload), np.asarray(s.payload)) if isinstance(s.payload, np.ndarray) else r.payload == s.payload
-        assert d.frame_bits == frame_bits(s) == QUALITY_BITS + LENGTH_BITS + s.source_bits
+        assert d.frame_bits == frame_bits(s) == STREAM_FRAME.header_bits + s.source_bits
     assert torch.equal(streams.decode_map(link.send(rle, np.array([30.0]), g).received[0], 12), lab)
 
 

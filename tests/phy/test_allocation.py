@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phy import OFDMALink, make_generator
-from phy.allocation import allocate, allocate_greedy, allocate_numpy, allocate_optimal, total_gain
+from phy.allocation import (
+    allocate,
+    allocate_greedy,
+    allocate_numpy,
+    allocate_optimal,
+    total_gain,
+)
 
 from ..conftest import make_link_config
 

@@ -12,6 +12,8 @@ max-log LLRs; bitwise-MAP ("app") decisions do slightly better at low SNR.
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # Monte-Carlo validations against closed forms (`make test-fast` skips them)
+
 from phy import CodeConfig, OFDMALink, make_generator
 from phy.ber import simulate_link
 from phy.theory import qam_ber

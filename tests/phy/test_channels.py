@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from phy import ChannelConfig, GridConfig
-from phy.channels import ChannelSampler
+from phy import GridConfig, channel_config
+from phy.channels import make_channel_sampler
 from phy.ofdma import OFDMAGrid
 from phy.rng import make_generator
 
@@ -12,7 +12,7 @@ GRID = GridConfig(num_subcarriers=64, num_users=4, num_ofdm_symbols=4)
 
 
 def sampler(kind, **kw):
-    return ChannelSampler(ChannelConfig(kind=kind, **kw), OFDMAGrid(GRID))
+    return make_channel_sampler(channel_config(kind, **kw), OFDMAGrid(GRID))
 
 
 @pytest.mark.parametrize("kind", ["awgn", "rayleigh_block", "rayleigh_iid", "tdl"])

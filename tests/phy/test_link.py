@@ -20,15 +20,45 @@ def test_shapes_and_padding():
     assert out.bits_hat.shape == bits.shape
     assert out.symbols.shape == out.x_hat.shape == out.channel.shape == (3, 2, 8, 32)
     assert torch.equal(out.bits_hat, bits)
-    # Padding: 64-QAM carries 1536 coded bits per user, one (1020, 510) codeword,
-    # so Eb counts the energy of the 256 resource elements over 510 information bits.
+    # Padding: 64-QAM carries 1536 coded bits per user, one (1020, 510) codeword on 170 of
+    # the 256 resource elements; the other 86 are null (no energy) and Eb/N0 counts only the 170.
     code = CodeConfig(k=510, n=1020)
     padded = OFDMALink(make_link_config("64qam", "awgn", num_subcarriers=64, num_ofdm_symbols=8, code=code))
     assert padded.codewords_per_user == 1
-    assert padded.info_bits_per_re == pytest.approx(510 / 256)
-    assert padded.snr_db_from_ebno_db(0.0) == pytest.approx(10 * math.log10(510 / 256))
+    assert (padded.data_res_per_user, padded.padding_res_per_user) == (170, 86)
+    assert padded.info_bits_per_re == pytest.approx(510 * 6 / 1020)
+    assert padded.snr_db_from_ebno_db(0.0) == pytest.approx(10 * math.log10(3.0))
     bits = padded.random_bits(2, make_generator(0))
-    assert torch.equal(padded(bits, 30.0, make_generator(1)).bits_hat, bits)
+    out = padded(bits, 30.0, make_generator(1))
+    assert torch.equal(out.bits_hat, bits)
+    assert torch.all(out.symbols.reshape(2, 2, -1)[..., 170:] == 0)
+
+
+def test_default_link_has_no_padding():
+    from phy import LinkConfig
+
+    assert LinkConfig().padding_res_per_user == 0
+
+
+@pytest.mark.slow
+def test_coded_ber_at_an_ebno_does_not_depend_on_the_grid_size():
+    """One (1024, 512) codeword per user on 256 REs, or the same codeword on 448 REs (43% null
+    padding): at the same Eb/N0 the BER agrees within Monte-Carlo error."""
+    from phy.ber import simulate_link
+
+    code = CodeConfig(k=512, n=1024)
+    exact = OFDMALink(make_link_config("16qam", "awgn", num_subcarriers=64, num_ofdm_symbols=8, code=code))
+    padded = OFDMALink(make_link_config("16qam", "awgn", num_subcarriers=64, num_ofdm_symbols=14, code=code))
+    assert exact.padding_res_per_user == 0 and padded.padding_res_per_user == 192
+    rates = []
+    for link in (exact, padded):
+        r = simulate_link(link, link.snr_db_from_ebno_db(2.0), make_generator(3), 64, 8)
+        rates.append(r.bits)
+    (a, b) = rates
+    lo_a, hi_a = a.interval(0.99)
+    lo_b, hi_b = b.interval(0.99)
+    assert a.errors > 100 and b.errors > 100
+    assert lo_a <= hi_b and lo_b <= hi_a, (a.rate, b.rate)
 
 
 @pytest.mark.parametrize("channel", ["awgn", "rayleigh_block", "rayleigh_iid", "tdl"])
@@ -77,9 +107,10 @@ def test_runs_on_cuda_and_matches_cpu_statistics():
     assert lo <= gpu.ber <= hi
 
 
-def test_awgn_link_is_exactly_the_chain_written_with_sionna_blocks():
+def _reference_chain_matches_the_link(device: str) -> None:
     """With h = 1 and one codeword per user, gscsim's OFDMA assembly must reproduce a
-    plain Sionna chain bit for bit (same seed: Sionna seeds its CPU generator with it)."""
+    plain Sionna chain bit for bit (same seed: Sionna seeds its CPU generator with it).
+    Every block and tensor names ``device``: Sionna's default device may be another."""
     from sionna.phy import config
     from sionna.phy.channel import AWGN
     from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
@@ -87,22 +118,46 @@ def test_awgn_link_is_exactly_the_chain_written_with_sionna_blocks():
     from sionna.phy.utils import ebnodb2no
 
     link = OFDMALink(
-        make_link_config("16qam", "awgn", coded=True, num_subcarriers=64, num_ofdm_symbols=8, demapping="app")
+        make_link_config("16qam", "awgn", coded=True, num_subcarriers=64, num_ofdm_symbols=8, demapping="app"),
+        device=device,
     )
     B, K = 6, 2
-    generator = make_generator(11)
+    generator = make_generator(11, device)
     bits = link.random_bits(B, generator)
     out = link(bits, link.snr_db_from_ebno_db(2.5), generator)
 
     config.seed = 11
-    encoder = LDPC5GEncoder(512, 1024, num_bits_per_symbol=4)
-    decoder = LDPC5GDecoder(encoder, num_iter=20, hard_out=True)
-    ref_bits = BinarySource()([B * K, 512])
-    no = ebnodb2no(2.5, 4, 0.5)
-    y = AWGN()(Mapper("qam", 4)(encoder(ref_bits)), no)
-    ref_hat = decoder(Demapper("app", "qam", 4)(y, no))
+    encoder = LDPC5GEncoder(512, 1024, num_bits_per_symbol=4, device=device)
+    decoder = LDPC5GDecoder(encoder, num_iter=20, hard_out=True, device=device)
+    ref_bits = BinarySource(device=device)([B * K, 512])
+    no = ebnodb2no(2.5, 4, 0.5, device=device)
+    y = AWGN(device=device)(Mapper("qam", 4, device=device)(encoder(ref_bits)), no)
+    ref_hat = decoder(Demapper("app", "qam", 4, device=device)(y, no))
 
     assert torch.equal(bits.reshape(B * K, 512), ref_bits)
     torch.testing.assert_close(out.x_hat.reshape(B * K, -1), y, rtol=0, atol=1e-5)
     assert torch.equal(out.bits_hat.reshape(B * K, 512), ref_hat)
     assert 0 < (ref_hat != ref_bits).float().mean() < 0.2  # a point with real decoding work
+
+
+def test_awgn_link_is_exactly_the_chain_written_with_sionna_blocks():
+    _reference_chain_matches_the_link("cpu")
+
+
+def test_sionna_default_device_does_not_leak_into_the_link(monkeypatch):
+    """On a GPU machine Sionna's default device is cuda:0 while a run may ask for the CPU.
+    Setting Sionna's default to the meta device (no data) proves without a GPU that no block
+    or tensor of the link, the bridges or this test falls back to Sionna's default."""
+    from sionna.phy import config
+
+    from bridges.transmit import BridgeConfig, ImageLink
+
+    monkeypatch.setattr(config, "_device", "meta")
+    _reference_chain_matches_the_link("cpu")
+    for channel in ("awgn", "rayleigh_block", "rayleigh_iid", "tdl"):
+        link = OFDMALink(make_link_config("16qam", channel, coded=True, num_subcarriers=64, num_ofdm_symbols=8))
+        bits = link.random_bits(2, make_generator(0))
+        assert link(bits, 5.0, make_generator(1)).bits_hat.device.type == "cpu"
+    image_link = ImageLink(make_link_config("16qam", "rayleigh_iid"), BridgeConfig(nm_ratio=0.5), (3, 8, 8))
+    rx = image_link(torch.zeros(1, 2, 3, 8, 8), 10.0, make_generator(2))
+    assert rx.y.device.type == "cpu"

@@ -8,7 +8,13 @@ import pytest
 import torch
 
 from semantic import data
-from semantic.data import camvid_digest, download_camvid, load_camvid, resolve_data_dir, sample_images
+from semantic.data import (
+    camvid_digest,
+    download_camvid,
+    load_camvid,
+    resolve_data_dir,
+    sample_images,
+)
 
 from ..conftest import write_fake_camvid
 

@@ -11,8 +11,8 @@ from semantic.jscc import (
     jscc_name,
     load_jscc,
     power_normalize,
-    save_jscc,
 )
+from semantic.pretrained import load_pretrained, save_model, training_info
 
 
 @pytest.mark.parametrize("ratio,channels", [(Fraction(1, 6), 16), (Fraction(1, 12), 8), (Fraction(1, 24), 4), (Fraction(1, 3), 32)])
@@ -76,20 +76,23 @@ def test_a_few_training_steps_reduce_the_loss_on_a_tiny_batch():
 
 def test_save_load_round_trip(tmp_path):
     model = DeepJSCC(8)
-    save_jscc(model, tmp_path / "m", {"variant": "awgn"})
-    loaded, info = load_jscc(str(tmp_path / "m"))
-    assert info == {"channels": 8, "variant": "awgn"}
+    save_model(model, tmp_path / "m", {"variant": "awgn"})
+    loaded = load_jscc(str(tmp_path / "m"))
+    assert loaded.config.channels == 8 and loaded.config.pilot_symbols == 0
+    assert training_info(str(tmp_path / "m")) == {"variant": "awgn"}
+    assert load_pretrained(str(tmp_path / "m")).__class__ is DeepJSCC  # the class comes from config.json
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(loaded.decode(loaded.encode(x), 32, 32), model.eval().decode(model.encode(x), 32, 32))
-    with pytest.raises(FileNotFoundError, match="no DeepJSCC model"):
+    with pytest.raises(FileNotFoundError, match="no such model folder"):
         load_jscc(str(tmp_path / "nothing"))
 
 
 @pytest.mark.parametrize("variant", ["awgn", "rayleigh", "ofdm"])
 @pytest.mark.parametrize("ratio", [Fraction(1, 6), Fraction(1, 12)])
 def test_shipped_models_load_by_name(variant, ratio):
-    model, info = load_jscc(jscc_name(variant, ratio))
+    model = load_jscc(jscc_name(variant, ratio))
+    info = training_info(jscc_name(variant, ratio))
     assert model.ratio == ratio and info["variant"] == variant
-    assert info["pilot_symbols"] == (1 if variant == "ofdm" else 0)
+    assert model.config.pilot_symbols == info["pilot_symbols"] == (1 if variant == "ofdm" else 0)
     assert info["losses"][-1][1] < info["losses"][0][1]

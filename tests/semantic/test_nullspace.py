@@ -7,8 +7,13 @@ import pytest
 import torch
 from diffusers import DDPMScheduler, UNet2DModel
 
-from semantic.receivers.models import load_diffusion, model_sample_size, save_diffusion
-from semantic.receivers.nullspace import NullSpaceConfig, ddnm_coefficients, null_space_sample, travel_schedule
+from semantic.pretrained import load_diffusion, model_sample_size, save_diffusion
+from semantic.receivers.nullspace import (
+    NullSpaceConfig,
+    ddnm_coefficients,
+    null_space_sample,
+    travel_schedule,
+)
 from semantic.receivers.repaint import repaint
 
 

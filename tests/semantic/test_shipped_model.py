@@ -3,13 +3,18 @@
 import torch
 
 from semantic.metrics import psnr
-from semantic.receivers.models import DEFAULT_MODEL, SHIPPED_MODELS, load_diffusion, model_sample_size
+from semantic.pretrained import (
+    DEFAULT_DIFFUSION,
+    load_diffusion,
+    model_sample_size,
+    shipped_models,
+)
 from semantic.receivers.nullspace import NullSpaceConfig, null_space_sample
 from semantic.restoration import fill_zeros
 
 
 def test_shipped_model_loads_and_samples():
-    assert DEFAULT_MODEL in SHIPPED_MODELS and model_sample_size() == 32
+    assert DEFAULT_DIFFUSION in shipped_models() and model_sample_size() == 32
     unet, scheduler = load_diffusion()
     assert scheduler.config.num_train_timesteps == 1000 and scheduler.config.beta_schedule == "linear"
     assert sum(p.numel() for p in unet.parameters()) < 20e6 / 4  # < 20 MB of float32

@@ -2,7 +2,8 @@
 
 import pytest
 
-from semantic.jscc import DeepJSCC, save_jscc
+from semantic.jscc import DeepJSCC
+from semantic.pretrained import save_model
 from sims.config_io import ConfigError
 from sims.engine import run_sweep
 from sims.scenario import scenario_from_dict
@@ -11,7 +12,7 @@ from sims.scenario import scenario_from_dict
 @pytest.fixture(scope="module")
 def random_jscc(tmp_path_factory):
     folder = tmp_path_factory.mktemp("jscc") / "m"
-    save_jscc(DeepJSCC(8), folder, {"variant": "awgn", "pilot_symbols": 0})
+    save_model(DeepJSCC(8), folder, {"variant": "awgn"})
     return str(folder)
 
 
@@ -46,7 +47,7 @@ def test_matched_channel_uses_and_rows(tmp_path, random_jscc):
 @pytest.mark.parametrize(
     "change,message",
     [
-        ({"sweep": {"axes": {"snr_db": [0.0], "nm_ratio": [0.5]}}}, "sweep bandwidth_ratio, not nm_ratio"),
+        ({"sweep": {"axes": {"snr_db": [0.0], "nm_ratio": [0.5]}}}, "sweep.axes.nm_ratio: method 'jscc' (deepjscc) does not use this axis"),
         ({"sweep": {"axes": {"snr_db": [0.0], "bandwidth_ratio": [0.1]}}}, "307.2 channel uses per image"),
         ({"sweep": {"axes": {"snr_db": [0.0], "bandwidth_ratio": [0.16666666666666666]}}}, "has bandwidth ratio 1/12"),
         ({"sweep": {"axes": {"snr_db": [0.0]}}}, "set bandwidth_ratio, or sweep it"),

@@ -100,7 +100,7 @@ BAD = [
         "[link.grid]\nnum_subcarriers = 16\nnum_users = 2\nsubcarriers_per_user = 12",
         "link.grid: num_users * subcarriers_per_user = 24 exceeds num_subcarriers (16)",
     ),
-    ("[link.grid]\nnum_subcarriers = 8\nnum_ofdm_symbols = 1", "link: code.n = 1024 does not fit"),
+    ("[link.grid]\nnum_subcarriers = 8\nnum_ofdm_symbols = 1", "link: code.n = 1792 does not fit"),
     ('[link.channel]\nkind = "rician"', "link.channel.kind: Input should be"),
     ("[sweep.axes]\nebno_db = [1.0]\nsnr_db = [2.0]", "methods.ber: needs exactly one sweep axis among"),
     ("[sweep.axes]\ntx_power_dbm = [1.0]", "methods.ber: sweep axis tx_power_dbm needs a [link.budget] table"),

@@ -3,7 +3,7 @@
 import pytest
 from diffusers import DDPMScheduler
 
-from semantic.receivers.models import save_diffusion
+from semantic.pretrained import save_diffusion
 from sims.config_io import ConfigError
 from sims.engine import run_sweep
 from sims.scenario import scenario_from_dict

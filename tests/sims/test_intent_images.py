@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+from bridges.intent_multicast import IntentPipeline
 from phy.config import LinkBudgetConfig
 from phy.multicast import solve
 from semantic.codecs import streams
-from semantic.receivers.sdm import SemanticUNet, save_sdm
+from semantic.pretrained import save_model
+from semantic.receivers.sdm import SemanticUNet
 from sims.config_io import ConfigError
 from sims.engine import run_sweep
-from sims.methods.intent_images import IntentImagesOptions, IntentPipeline
+from sims.methods.intent_images import IntentImagesOptions
 from sims.scenario import load_scenario, scenario_from_dict
 
 # The paper's curves with requirements a little above their floors: feasible, quick.
@@ -23,7 +25,7 @@ CURVES = {"distortion": [0.199, 3.454, 0.008], "perception": [0.214, 5.14, 0.566
 def tiny_sdm(tmp_path_factory):
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("sdm") / "tiny"
-    save_sdm(SemanticUNet(12, (8, 8)), folder)
+    save_model(SemanticUNet(12, (8, 8)), folder)
     return str(folder)
 
 
@@ -136,13 +138,13 @@ def test_study_configs_validate(name):
 
 def test_default_curves_are_what_camvid_measures(camvid_dir):
     """The shipped Phi_r fit against a fresh measurement on 8 CamVid val images (the fit used 32)."""
+    from bridges.intent_multicast import rate_curve_defaults
     from phy.multicast import ExpCurve
     from semantic.data import load_camvid
-    from sims.methods.intent_images import CAMVID_DISTORTION
     from sims.reports.rate_curves import distortion_points
 
     images, labels = load_camvid(camvid_dir, "val", image_size=128, num_images=8, labels=True)
     points = distortion_points(images, labels, (0.5, 1.0, 2.0), class_fraction=0.1)
-    fit = ExpCurve(*CAMVID_DISTORTION)
+    fit = ExpCurve(*rate_curve_defaults("camvid-sdm-32")["distortion"])
     for rate, value in zip(points["rates"], points["values"]):
         assert value == pytest.approx(float(fit(rate)), rel=0.35), rate

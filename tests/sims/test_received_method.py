@@ -50,7 +50,7 @@ def test_rows_and_physics(tmp_path):
         ({"source": None}, "methods.a0: needs a [source] table"),
         ({"source": {"dataset": "samples", "num_images": 3}}, "source.num_images = 3 must be a multiple of"),
         ({"sweep": {"axes": {"nm_ratio": [0.5]}}}, "methods.a0: set snr_db, or sweep it"),
-        ({"sweep": {"axes": {"snr_db": [1.0], "nm_ratio": [1.5]}}}, "methods.a0: nm_ratio: Input should be less than or equal to 1"),
+        ({"sweep": {"axes": {"snr_db": [1.0], "nm_ratio": [1.5]}}}, "sweep.axes.snr_db = 1.0, nm_ratio = 1.5: methods.a0.nm_ratio: Input should be less than or equal to 1"),
         ({"sweep": {"axes": {"snr_db": [1.0], "nm_ratio": [0.05]}}}, "methods.d0: link: code.n = 512 does not fit"),
     ],
 )

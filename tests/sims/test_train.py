@@ -1,0 +1,78 @@
+"""`gscsim train ddpm` and `gscsim train jscc` on tiny fake CamVid: the loss falls, the weights
+save in the one convention (config.json + safetensors + training.json) and load back."""
+
+import json
+
+import pytest
+import torch
+
+from semantic.jscc import DeepJSCC, load_jscc
+from semantic.pretrained import (
+    load_diffusion,
+    load_pretrained,
+    model_sample_size,
+    training_info,
+)
+from sims.cli import main
+
+
+def _falls(losses: list) -> bool:
+    return losses[-1][1] < 0.9 * losses[0][1]
+
+
+def test_train_ddpm_from_the_command_line(tmp_path, fake_camvid):
+    out = tmp_path / "ddpm"
+    argv = [
+        "train", "ddpm", "--data-dir", str(fake_camvid), "--output", str(out), "--image-size", "16",
+        "--channels", "16,16", "--steps", "60", "--batch-size", "8", "--lr", "2e-3", "--warmup-steps", "0",
+        "--scales", "1.0", "--checkpoint-every", "30", "--log-every", "10", "--device", "cpu", "--quiet",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    info = json.loads((out / "training.json").read_text())
+    assert info["config"]["channels"] == [16, 16] and info["steps"] == 60
+    assert _falls(info["losses"]), info["losses"]
+    unet, scheduler = load_diffusion(str(out / "model"))
+    assert model_sample_size(str(out / "model")) == 16 and scheduler.config.num_train_timesteps == 1000
+    assert (out / "model" / "unet" / "diffusion_pytorch_model.safetensors").exists()
+    with torch.no_grad():
+        assert unet(torch.zeros(1, 3, 16, 16), 10).sample.shape == (1, 3, 16, 16)
+    # --resume continues from the checkpoint: more steps, the earlier losses kept
+    resume = [*argv, "--resume"]
+    resume[resume.index("--steps") + 1] = "70"
+    assert main(resume) == 0
+    resumed = json.loads((out / "training.json").read_text())
+    assert resumed["steps"] == 70 and resumed["losses"][:6] == info["losses"][:6]
+
+
+@pytest.mark.parametrize("variant, pilots", [("awgn", 0), ("ofdm", 1)])
+def test_train_jscc_from_the_command_line(tmp_path, fake_camvid, variant, pilots):
+    out = tmp_path / variant
+    argv = [
+        "train", "jscc", "--variant", variant, "--ratio", "1/12", "--snr-db", "10,20", "--data-dir", str(fake_camvid),
+        "--output", str(out), "--image-size", "16", "--steps", "40", "--batch-size", "8", "--lr", "3e-3",
+        "--scales", "1.0", "--log-every", "10", "--device", "cpu", "--quiet",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    info = training_info(str(out))
+    assert info["variant"] == variant and info["train"]["snr_db"] == [10.0, 20.0]
+    assert _falls(info["losses"]), info["losses"]
+    model = load_jscc(str(out))
+    assert isinstance(model, DeepJSCC) and model.config.pilot_symbols == pilots and model.channels == 8
+    assert type(load_pretrained(str(out))) is DeepJSCC
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        assert model.decode(model.encode(x), 16, 16).shape == x.shape
+
+
+def test_trainer_flags_come_from_the_config_models(capsys):
+    from sims.train.jscc import JsccTrainConfig
+
+    with pytest.raises(SystemExit):
+        main(["train", "jscc", "--help"])
+    text = capsys.readouterr().out
+    for name in JsccTrainConfig.model_fields:
+        assert f"--{name.replace('_', '-')}" in text
+    assert main(["train", "jscc", "--ratio", "1/7", "--device", "cpu"]) == 2
+    assert "--ratio" in capsys.readouterr().err
+    assert main(["train", "ddpm", "--steps", "0", "--device", "cpu"]) == 2
+    assert "steps: Input should be greater than or equal to 1" in capsys.readouterr().err
