@@ -32,7 +32,7 @@ from phy.multicast import fit_exp_curve
 from phy.rng import make_generator
 from semantic.codecs import streams
 from semantic.data import CAMVID_LABEL_IDS, CAMVID_NUM_CLASSES, load_camvid
-from semantic.intents import class_masks
+from semantic.intents import class_images, class_masks
 from semantic.metrics import ms_ssim
 from semantic.pretrained import load_pretrained
 from semantic.receivers.sdm import SemanticUNet, synthesize
@@ -45,6 +45,7 @@ def distortion_points(images: torch.Tensor, labels: torch.Tensor, rates, class_f
     """Mean 1 - MS-SSIM and mean source bpp of class streams at each budget ``rates`` (bpp of |Xbar|)."""
     class_pixels = class_fraction * labels[0].numel()
     masks = class_masks(labels, CAMVID_NUM_CLASSES)
+    class_x = class_images(images, masks)  # X_l = M_l * X, mid-grey outside the class
     present = [(i, c) for i in range(len(images)) for c in range(CAMVID_NUM_CLASSES) if masks[i, c].any()]
     values, spent = [], []
     for rate in rates:
@@ -52,7 +53,7 @@ def distortion_points(images: torch.Tensor, labels: torch.Tensor, rates, class_f
         for i, c in present:
             s = streams.code_class_region(images[i], masks[i, c], rate, class_pixels)
             decoded.append(streams.decode_class_region(s) * masks[i, c])
-            originals.append(images[i] * masks[i, c])
+            originals.append(class_x[i, c])
             bits.append(s.source_bits)
         d = 1 - ms_ssim(torch.stack(decoded), torch.stack(originals))
         values.append(float(d.mean()))
