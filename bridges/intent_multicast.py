@@ -68,6 +68,7 @@ from semantic.data import CAMVID_LABEL_IDS, CAMVID_NUM_CLASSES
 from semantic.intents import compose, intent_masks
 from semantic.pretrained import load_pretrained, resolve
 from semantic.receivers.sdm import SemanticUNet, synthesize
+from semantic.segmentation import DualResolutionSegmenter, segment
 
 from .streams import StreamLink
 
@@ -128,6 +129,11 @@ class IntentMulticastConfig(StrictModel):
         0.0, ge=0, description="the optimiser plans with B log2(1 + SNR / gap): 0 = the paper's Shannon rates"
     )
     sdm: str = Field("camvid-sdm-32", description="semantic diffusion model: shipped name or folder")
+    segmentation: str = Field(
+        "labels",
+        description="the map at the transmitter: labels = the dataset's (error-free, as the paper assumes), or a "
+        "segmenter (shipped name or folder) run on the image, as the paper's DDRNet (Section II-A-1)",
+    )
     guidance: float = Field(1.5, ge=0, description="classifier-free guidance scale s")
     ddim_steps: int = Field(50, ge=1, le=1000, description="DDIM steps of the synthesis")
 
@@ -178,6 +184,7 @@ class IntentPipeline:
         self.bandwidth_hz = budget.bandwidth_hz
         self.device = device
         self._sdm: SemanticUNet | None = None
+        self._segmenter: DualResolutionSegmenter | None = None
         self.link = StreamLink(self.bandwidth_hz, opts.backoff_db, opts.mcs_policy, device=device)
 
     def requirements(self) -> tuple[float, float]:
@@ -206,6 +213,15 @@ class IntentPipeline:
         if self._sdm is None:
             self._sdm = load_pretrained(self.opts.sdm, SemanticUNet, self.device)
         return self._sdm
+
+    def transmitter_map(self, image: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """int64 (H, W): the map the transmitter works from: ``labels`` (the dataset's), or the
+        segmenter's prediction on float32 (3, H, W) ``image`` (``segmentation`` option)."""
+        if self.opts.segmentation == "labels":
+            return labels
+        if self._segmenter is None:
+            self._segmenter = load_pretrained(self.opts.segmentation, DualResolutionSegmenter, self.device)
+        return segment(self._segmenter, image[None].to(self.device))[0].cpu()
 
     def _snr_db(self, power_w: float, gains: np.ndarray) -> np.ndarray:
         return received_snr_db(power_w, gains, self.bandwidth_hz, self.n0)
@@ -251,11 +267,12 @@ class IntentPipeline:
         return stream_latency(bits, power_w, problem.map_bandwidth_hz, gains, problem.noise_psd_w_hz)
 
     def run(self, image: torch.Tensor, labels: torch.Tensor, gains: np.ndarray, generator: torch.Generator):
-        """One drop: image float32 (3, H, W), labels int64 (H, W), gains float64 (K,) ->
-        ([UserOutcome] * K, frame bits sent)."""
+        """One drop: image float32 (3, H, W), its true labels int64 (H, W), gains float64 (K,) ->
+        ([UserOutcome] * K, frame bits sent). The map sent, the class images cut and the composition
+        masks come from :meth:`transmitter_map` (the true labels unless a segmenter is set)."""
         problem = self.problem(gains)
         run = {"proposed": self._proposed, "ngm": self._ngm, "fgm": self._fgm}[self.opts.scheme]
-        return run(problem, image, labels, gains, generator)
+        return run(problem, image, self.transmitter_map(image, labels), gains, generator)
 
     def _ngm(self, problem, image, labels, gains, generator):
         """The whole image as one JPEG at r_NGM, all power, no synthesis."""

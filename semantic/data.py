@@ -35,7 +35,9 @@ __all__ = [
     "CAMVID_DIGEST",
     "CAMVID_URL",
     "DATA_DIR_ENV",
+    "CAMVID_SPLITS",
     "camvid_digest",
+    "check_split",
     "camvid_pairs",
     "download_camvid",
     "load_camvid",
@@ -66,21 +68,38 @@ CAMVID_DIGEST = "ef7e9bb8800ad7bc8ce9873095e372041701a5815aefaf9ccf8006251e5a16a
 CAMVID_FOLDERS = ("train", "trainannot", "val", "valannot")
 
 
+#: The splits of the SegNet layout; ``test`` is optional (``../shared/data/camvid`` has none).
+CAMVID_SPLITS = ("train", "val", "test")
+
+
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
-    """The CamVid folder: ``data_dir``, else ``$GSCSIM_DATA_DIR``; checked to exist."""
+    """The CamVid folder: ``data_dir``, else ``$GSCSIM_DATA_DIR``; checked to exist.
+
+    :raises FileNotFoundError: one line naming the path (or saying that none was given).
+    """
     chosen = data_dir or os.environ.get(DATA_DIR_ENV)
     if not chosen:
         raise FileNotFoundError(
             f"no CamVid directory: set source.data_dir or the environment variable {DATA_DIR_ENV}"
         )
     root = Path(chosen).expanduser()
-    if not (root / "train").is_dir() and not (root / "val").is_dir():
-        raise FileNotFoundError(f"{root} is not a CamVid folder (no train/ or val/ inside)")
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such directory")
+    if not any((root / split).is_dir() for split in CAMVID_SPLITS):
+        raise FileNotFoundError(f"{root} is not a CamVid folder (no train/, val/ or test/ inside)")
     return root
+
+
+def check_split(root: Path, split: str) -> None:
+    """FileNotFoundError (one line naming the folder) unless ``split`` and its labels exist under ``root``."""
+    for folder in (root / split, root / f"{split}annot"):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: no such folder (CamVid split {split!r} is missing)")
 
 
 def camvid_pairs(root: Path, split: str) -> list[tuple[Path, Path]]:
     """(image, label) paths of a split, in the order of ``{split}.txt`` (else sorted)."""
+    check_split(root, split)
     listing = root / f"{split}.txt"
     if listing.exists():
         pairs = []

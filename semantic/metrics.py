@@ -1,18 +1,20 @@
-"""Image quality metrics (torchmetrics), per image, for images in [-1, 1].
+"""Image quality metrics (torchmetrics), per image, for images in [-1, 1]; segmentation IoU;
+a Frechet distance between feature sets.
 
-All functions take float (B, C, H, W) in [-1, 1] and return float32 (B,).
+The image metrics take float (B, C, H, W) in [-1, 1] and return float32 (B,).
 """
 
 from __future__ import annotations
 
 import torch
+from torchmetrics.functional.classification import multiclass_jaccard_index
 from torchmetrics.functional.image import (
     multiscale_structural_similarity_index_measure,
     peak_signal_noise_ratio,
     structural_similarity_index_measure,
 )
 
-__all__ = ["PSNR_CAP_DB", "masked_psnr", "ms_ssim", "psnr", "ssim"]
+__all__ = ["PSNR_CAP_DB", "class_iou", "frechet_distance", "masked_psnr", "miou", "ms_ssim", "psnr", "ssim"]
 
 # Wang et al. (2003) weights of the five MS-SSIM scales.
 _MS_SSIM_BETAS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -65,3 +67,42 @@ def masked_psnr(estimate: torch.Tensor, reference: torch.Tensor, mask: torch.Ten
     mse = ((_unit(estimate) - _unit(reference)) ** 2 * m).flatten(1).sum(1) / count.clamp(min=1)
     value = (10 * torch.log10(1.0 / mse.clamp(min=1e-20))).clamp(max=PSNR_CAP_DB)
     return torch.where(count > 0, value, torch.full_like(value, float("nan")))
+
+
+def class_iou(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
+    """Per-class IoU float32 (num_classes,) over all pixels of int64 (B, H, W) maps: TP / (TP + FP + FN);
+    NaN for a class absent from both prediction and truth; pixels whose true id is ``ignore_index``
+    (void) do not count. (torchmetrics' Jaccard index, with absent classes marked.)"""
+    iou = multiclass_jaccard_index(
+        predicted, labels, num_classes=num_classes + (ignore_index is not None and ignore_index >= num_classes),
+        average="none", ignore_index=ignore_index,
+    )[:num_classes].float()  # fmt: skip
+    valid = labels != ignore_index if ignore_index is not None else torch.ones_like(labels, dtype=torch.bool)
+    ids = torch.arange(num_classes, device=labels.device)
+    present = (labels[valid].unsqueeze(-1) == ids).any(0) | (predicted[valid].unsqueeze(-1) == ids).any(0)
+    return torch.where(present, iou, torch.full_like(iou, float("nan")))
+
+
+def miou(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
+    """Mean IoU per image, float32 (B,): the mean of :func:`class_iou` of each image over the classes
+    present in its prediction or truth (void ignored); NaN for an image with no valid pixel."""
+    return torch.stack([class_iou(p[None], t[None], num_classes, ignore_index).nanmean() for p, t in zip(predicted, labels)])
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Frechet distance between Gaussians fitted to two feature sets float (N, D) and (M, D):
+    ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)), in float64 (scipy's sqrtm).
+
+    The formula of FID; which network's features go in decides what it measures, so a
+    value is named for its features (e.g. ``fd_seg``), never "FID". With N, M not much
+    larger than D the covariances are poorly estimated and the value is biased upward.
+    """
+    import numpy as np
+    from scipy import linalg
+
+    x, y = a.detach().double().cpu().numpy(), b.detach().double().cpu().numpy()
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
+        raise ValueError(f"feature sets must be (N, D) and (M, D) with N, M >= 2; got {x.shape}, {y.shape}")
+    mu, sigma = x.mean(0) - y.mean(0), np.cov(x, rowvar=False) + np.cov(y, rowvar=False)
+    root = linalg.sqrtm(np.cov(x, rowvar=False) @ np.cov(y, rowvar=False))
+    return float(mu @ mu + np.trace(sigma) - 2 * np.trace(np.real(root)))

@@ -131,6 +131,12 @@ def _cmd_train_sdm(args: argparse.Namespace) -> int:
     return _run_trainer(args, SdmTrainConfig, train_sdm)
 
 
+def _cmd_train_segmenter(args: argparse.Namespace) -> int:
+    from .train.segmenter import SegmenterTrainConfig, train_segmenter
+
+    return _run_trainer(args, SegmenterTrainConfig, train_segmenter)
+
+
 def _cmd_methods(args: argparse.Namespace) -> int:
     from .help import describe_methods
 
@@ -279,35 +285,28 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train the shipped models", description="Train a model gscsim ships.")
     models = train.add_subparsers(dest="model", metavar="MODEL", required=True)
-    ddpm = models.add_parser(
-        "ddpm",
-        help="the unconditional CamVid DDPM of the null-space receiver",
-        description="Train a diffusers UNet2DModel (linear 1000-step DDPM) on CamVid train crops; "
-        "GPU when available. Writes OUTPUT/model (safetensors), checkpoint/, training.json, samples.png.",
-    )
-    training_flags(ddpm, "ddpm", "DdpmTrainConfig")
-    ddpm.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
-    ddpm.add_argument("--quiet", action="store_true")
-    ddpm.set_defaults(func=_cmd_train_ddpm)
-
-    jscc = models.add_parser(
-        "jscc",
-        help="a DeepJSCC baseline (AWGN, slow Rayleigh, or OFDM with pilots)",
-        description="Train DeepJSCC through gscsim's PHY on CamVid train crops; GPU when available. "
-        "Writes OUTPUT/config.json, diffusion_pytorch_model.safetensors and training.json.",
-    )
-    training_flags(jscc, "jscc", "JsccTrainConfig")
-    jscc.add_argument("--quiet", action="store_true")
-    jscc.set_defaults(func=_cmd_train_jscc)
-
-    sdm = models.add_parser(
-        "sdm",
-        help="train the semantic diffusion model (SPADE U-Net, classifier-free guidance) on CamVid train",
-        description="Train the SDM on CamVid train crops with their label maps; GPU when present, CPU otherwise.",
-    )
-    training_flags(sdm, "sdm", "SdmTrainConfig")
-    sdm.add_argument("--quiet", action="store_true")
-    sdm.set_defaults(func=_cmd_train_sdm)
+    trainers = [  # (model, module, config class, run, help, description)
+        ("ddpm", "ddpm", "DdpmTrainConfig", _cmd_train_ddpm, "the unconditional CamVid DDPM of the null-space receiver",
+         "Train a diffusers UNet2DModel (linear 1000-step DDPM) on CamVid train crops; GPU when available. "
+         "Writes OUTPUT/model (safetensors), checkpoint/, training.json, samples.png."),
+        ("jscc", "jscc", "JsccTrainConfig", _cmd_train_jscc, "a DeepJSCC baseline (AWGN, slow Rayleigh, or OFDM with pilots)",
+         "Train DeepJSCC through gscsim's PHY on CamVid train crops; GPU when available. "
+         "Writes OUTPUT/config.json, diffusion_pytorch_model.safetensors and training.json."),
+        ("sdm", "sdm", "SdmTrainConfig", _cmd_train_sdm,
+         "the semantic diffusion model (SPADE U-Net, classifier-free guidance) on CamVid train",
+         "Train the SDM on CamVid train crops with their label maps; GPU when present, CPU otherwise."),
+        ("segmenter", "segmenter", "SegmenterTrainConfig", _cmd_train_segmenter,
+         "the CamVid segmenter that scores meaning (mIoU) in sweeps",
+         "Train the DDRNet-style segmenter on CamVid train at --size (32, 64, 128) and evaluate it on val. "
+         "Writes OUTPUT/config.json, diffusion_pytorch_model.safetensors and training.json."),
+    ]  # fmt: skip
+    for name, module, config_name, run, help_text, description in trainers:
+        trainer = models.add_parser(name, help=help_text, description=description)
+        training_flags(trainer, module, config_name)
+        if name == "ddpm":
+            trainer.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
+        trainer.add_argument("--quiet", action="store_true")
+        trainer.set_defaults(func=run)
 
     methods = sub.add_parser(
         "methods",

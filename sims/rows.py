@@ -31,6 +31,8 @@ class Metric:
     kind: Literal["mean", "rate"] = "mean"
     log_scale: bool = False
     label: str | None = None
+    #: a method may leave it out of a row (e.g. mIoU without label maps): its columns stay empty
+    optional: bool = False
 
     def columns(self) -> list[str]:
         """The table columns this metric fills."""
@@ -98,6 +100,9 @@ def make_row(inst: MethodInstance, task: Task, output: dict, seconds: float, con
     row.update({name: format_value(v) for name, v in task.axes})
     for metric in inst.spec.metrics:
         if metric.name not in output:
+            if metric.optional:
+                row.update(dict.fromkeys(metric.columns(), ""))
+                continue
             raise ValueError(f"method {inst.name!r} did not return metric {metric.name!r}")
         value = output.pop(metric.name)
         if metric.kind == "rate":

@@ -57,6 +57,7 @@ __all__ = [
     "MethodInstance",
     "Scenario",
     "ScenarioConfig",
+    "ScoringConfig",
     "SourceConfig",
     "SweepConfig",
     "Task",
@@ -79,11 +80,21 @@ class SourceConfig(StrictModel):
         "camvid", description="camvid: a CamVid folder; samples: scikit-image's photographs (no data needed)"
     )
     data_dir: str | None = Field(None, description="CamVid folder; default: $GSCSIM_DATA_DIR")
-    split: Literal["train", "val"] = Field("val", description="CamVid split")
+    split: Literal["train", "val", "test"] = Field("val", description="CamVid split (test: the SegNet layout's test/)")
     image_size: int = Field(64, ge=8, le=1024, description="side S of the square images")
     num_images: int = Field(8, ge=1, description="images per row (a multiple of the users)")
     transform: Literal["resize_crop", "crop"] = Field(
         "resize_crop", description="resize the shorter side to S then centre-crop, or centre-crop only"
+    )
+
+
+class ScoringConfig(StrictModel):
+    """How image methods are scored beyond pixels."""
+
+    segmenter: str | None = Field(
+        "auto",
+        description="segmenter for miou / miou_reference / fd_seg: auto = the shipped camvid-seg-<image size> when "
+        "the images have label maps; a shipped name or folder; none = pixel metrics only",
     )
 
 
@@ -137,6 +148,7 @@ class ScenarioConfig(StrictModel):
     confidence: float = Field(0.95, gt=0, lt=1, description="level of every confidence interval")
     link: LinkConfig = Field(LinkConfig(), description="the OFDMA downlink")
     source: SourceConfig | None = Field(None, description="the images, for image methods")
+    scoring: ScoringConfig = Field(ScoringConfig(), description="semantic scoring of image methods")
     sweep: SweepConfig = Field(SweepConfig(), description="the grid")
     methods: dict[str, dict[str, Any]] = Field(min_length=1, description="name -> table of a method's options")
 

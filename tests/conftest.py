@@ -74,13 +74,17 @@ def camvid_dir() -> Path:
     pytest.skip("CamVid not present (set GSCSIM_DATA_DIR); CI points at ../shared/data/camvid")
 
 
-def write_fake_camvid(root: Path, n_train: int = 4, n_val: int = 4, size=(48, 36), absolute_lists=False) -> Path:
-    """A tiny CamVid folder in the SegNet layout: random RGB images, labels 0..11."""
+def write_fake_camvid(
+    root: Path, n_train: int = 4, n_val: int = 4, size=(48, 36), absolute_lists=False, n_test: int = 0
+) -> Path:
+    """A tiny CamVid folder in the SegNet layout: random RGB images, labels 0..11 (a test split if n_test)."""
     import numpy as np
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    for split, count in (("train", n_train), ("val", n_val)):
+    for split, count in (("train", n_train), ("val", n_val), ("test", n_test)):
+        if not count:
+            continue
         (root / split).mkdir(parents=True, exist_ok=True)
         (root / f"{split}annot").mkdir(exist_ok=True)
         lines = []

@@ -9,8 +9,9 @@
   ``bandwidth_ratio``, ...): the engine sets it per point;
 - :func:`received_at_point`: the one transmission every analog method at a
   (point, seed) sees (same channel, noise, allocation);
-- scoring: :func:`score` (PSNR, SSIM, MS-SSIM per image) and
-  :func:`image_metrics` (plus the link's columns);
+- scoring: :func:`score` (PSNR, SSIM, MS-SSIM per image and, when the images
+  have label maps, ``miou``, ``miou_reference`` and ``fd_seg`` from the scenario's
+  segmenter: :mod:`semantic.scoring`) and :func:`image_metrics` (plus the link's columns);
 - :func:`register_image_method`: register with the image metrics and columns.
 """
 
@@ -22,9 +23,25 @@ from pydantic import Field
 from bridges.transmit import BridgeConfig, ImageLink, Received, resolve_image_link
 from phy.config import LinkBudgetConfig, StrictModel
 from phy.rng import derive_seed, make_generator
-from semantic.data import load_camvid, sample_images
+from semantic.data import (
+    CAMVID_NUM_CLASSES,
+    CAMVID_VOID_ID,
+    DATA_DIR_ENV,
+    camvid_pairs,
+    load_camvid,
+    resolve_data_dir,
+    sample_images,
+)
 from semantic.metrics import ms_ssim, psnr, ssim
-from semantic.pretrained import DEFAULT_DIFFUSION, load_diffusion, model_sample_size
+from semantic.pretrained import (
+    DEFAULT_DIFFUSION,
+    load_diffusion,
+    load_pretrained,
+    model_sample_size,
+    resolve,
+)
+from semantic.scoring import SemanticScorer
+from semantic.segmentation import DualResolutionSegmenter, segmenter_name
 
 from ..registry import Metric, PointContext, register_method
 from ..scenario import is_method_axis
@@ -36,6 +53,7 @@ __all__ = [
     "MatchedBandwidthOptions",
     "TransmissionOptions",
     "bridge_for",
+    "check_data",
     "check_matched_point",
     "check_source",
     "diffusion_model",
@@ -48,14 +66,23 @@ __all__ = [
     "register_image_method",
     "scenario_budget",
     "score",
+    "segmenter_for",
+    "semantic_scorer",
     "source_images",
     "source_pairs",
     "user_images",
+    "user_labels",
     "validate_diffusion",
     "validate_transmission",
 ]
 
-IMAGE_METRICS = [Metric("psnr"), Metric("ssim"), Metric("ms_ssim")]
+#: Pixel metrics, and the semantic ones (empty where the images have no label maps).
+SEMANTIC_METRICS = [
+    Metric("miou", label="mIoU of the segmenter on the output", optional=True),
+    Metric("miou_reference", label="mIoU of the segmenter on the original", optional=True),
+    Metric("fd_seg", label="Frechet distance, segmenter features (not FID)", optional=True),
+]
+IMAGE_METRICS = [Metric("psnr"), Metric("ssim"), Metric("ms_ssim"), *SEMANTIC_METRICS]
 IMAGE_COLUMNS = ("n_subcarriers", "m_entries", "slots", "channel_uses", "bpp", "bit_error_rate", "delivered")
 
 
@@ -65,13 +92,17 @@ IMAGE_COLUMNS = ("n_subcarriers", "m_entries", "slots", "channel_uses", "bpp", "
 def source_images(ctx: PointContext) -> torch.Tensor:
     """The scenario's images, float32 (num_images, 3, S, S) in [-1, 1], loaded once per worker."""
     source = ctx.config.source
+    if source.dataset == "camvid":
+        return source_pairs(ctx)[0]
+    return ctx.cache.get(
+        torch.Tensor, ("source-images", source), lambda: sample_images(source.image_size, source.num_images, source.transform)
+    )
 
-    def load() -> torch.Tensor:
-        if source.dataset == "camvid":
-            return load_camvid(source.data_dir, source.split, source.image_size, source.num_images, source.transform)
-        return sample_images(source.image_size, source.num_images, source.transform)
 
-    return ctx.cache.get(torch.Tensor, ("source-images", source), load)
+def user_labels(ctx: PointContext) -> torch.Tensor | None:
+    """The label maps int64 (num_images, S, S) in the order of ``user_images(ctx).flatten(0, 1)``,
+    or None when the source has none."""
+    return source_pairs(ctx)[1] if ctx.config.source.dataset == "camvid" else None
 
 
 def source_pairs(ctx: PointContext) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,7 +125,7 @@ def user_images(ctx: PointContext) -> torch.Tensor:
 
 
 def check_source(config) -> None:
-    """ValueError unless the scenario has images that split evenly over the users."""
+    """ValueError unless the scenario has images that split evenly over the users and a usable segmenter."""
     if config.source is None:
         raise ValueError("needs a [source] table (the images to send)")
     K = config.link.grid.num_users
@@ -102,6 +133,56 @@ def check_source(config) -> None:
         raise ValueError(
             f"source.num_images = {config.source.num_images} must be a multiple of link.grid.num_users = {K}"
         )
+    check_data(config.source)
+    name = segmenter_for(config)
+    if name is not None and config.scoring.segmenter != "auto":
+        try:
+            resolve(name)
+        except FileNotFoundError as exc:
+            raise ValueError(f"scoring.segmenter: {exc}") from None
+        if config.source.image_size % 8:
+            raise ValueError(f"scoring.segmenter needs source.image_size a multiple of 8; got {config.source.image_size}")
+
+
+def check_data(source) -> None:
+    """ValueError (one line naming the key and the path) unless a CamVid source's folder, split and
+    image count are there; nothing to check for the built-in sample photographs."""
+    if source.dataset != "camvid":
+        return
+    key = "source.data_dir" if source.data_dir else f"source.data_dir (${DATA_DIR_ENV})"
+    try:
+        pairs = camvid_pairs(resolve_data_dir(source.data_dir), source.split)
+    except FileNotFoundError as exc:
+        raise ValueError(f"{key}: {exc}") from None
+    if source.num_images > len(pairs):
+        raise ValueError(f"source.num_images = {source.num_images} but CamVid {source.split} has {len(pairs)} images")
+
+
+def segmenter_for(config) -> str | None:
+    """The segmenter that scores the scenario's images: ``scoring.segmenter``, where ``auto`` is the
+    shipped ``camvid-seg-<image size>`` for CamVid images when it exists; None: no semantic metrics."""
+    name = config.scoring.segmenter
+    if name in (None, "none") or config.source is None or config.source.dataset != "camvid":
+        return None
+    if name == "auto":
+        name = segmenter_name(config.source.image_size)
+        try:
+            resolve(name)
+        except FileNotFoundError:
+            return None
+    return name
+
+
+def semantic_scorer(ctx: PointContext) -> SemanticScorer | None:
+    """The scenario's :class:`~semantic.scoring.SemanticScorer` on the run's device (once per worker), or None."""
+    name = segmenter_for(ctx.config)
+    if name is None:
+        return None
+    return ctx.cache.get(
+        SemanticScorer,
+        ("segmenter", name, ctx.device),
+        lambda: SemanticScorer(load_pretrained(name, DualResolutionSegmenter, ctx.device), CAMVID_NUM_CLASSES, CAMVID_VOID_ID),
+    )
 
 
 def scenario_budget(config) -> LinkBudgetConfig:
@@ -234,15 +315,21 @@ def register_diffusion_method(kind: str, options: type[DiffusionOptions]):
     return register_image_method(kind, options, validate_diffusion)
 
 
-def score(estimate: torch.Tensor, reference: torch.Tensor) -> dict:
-    """PSNR, SSIM and MS-SSIM per image of float32 (N, C, H, W) estimates against references."""
-    return {"psnr": psnr(estimate, reference), "ssim": ssim(estimate, reference), "ms_ssim": ms_ssim(estimate, reference)}
+def score(ctx: PointContext, estimate: torch.Tensor, reference: torch.Tensor) -> dict:
+    """PSNR, SSIM and MS-SSIM per image of float32 (N, C, H, W) estimates against the scenario's images
+    (N, C, H, W, in :func:`user_images` order), and ``miou``, ``miou_reference``, ``fd_seg`` when they
+    have label maps and a segmenter (:func:`segmenter_for`)."""
+    out = {"psnr": psnr(estimate, reference), "ssim": ssim(estimate, reference), "ms_ssim": ms_ssim(estimate, reference)}
+    scorer, labels = semantic_scorer(ctx), user_labels(ctx)
+    if scorer is not None and labels is not None:
+        out.update(scorer(estimate, reference, labels))
+    return out
 
 
-def image_metrics(estimate: torch.Tensor, link: ImageLink, rx: Received) -> dict:
-    """Per-image PSNR, SSIM, MS-SSIM of ``estimate`` float32 (B, K, C, H, W) and the link's columns."""
+def image_metrics(ctx: PointContext, estimate: torch.Tensor, link: ImageLink, rx: Received) -> dict:
+    """Per-image scores (:func:`score`) of ``estimate`` float32 (B, K, C, H, W) and the link's columns."""
     estimate, reference = estimate.flatten(0, 1), rx.images.flatten(0, 1)
-    out = score(estimate, reference)
+    out = score(ctx, estimate, reference)
     out.update(
         n_subcarriers=link.subcarriers_per_user, m_entries=link.entries_per_symbol, slots=rx.slots,
         channel_uses=rx.slots * link.layout.num_ofdm_symbols * link.subcarriers_per_user,

@@ -83,6 +83,6 @@ def deepjscc(ctx: PointContext) -> dict:
         z = model.encode(images.flatten(0, 1)).reshape(B, K, k)
         z_hat, _, _ = link(z, float(ctx.options.snr_db), ctx.generator)
         estimate = model.decode(z_hat.flatten(0, 1), H, W)
-    out = score(estimate, images.flatten(0, 1))
+    out = score(ctx, estimate, images.flatten(0, 1))
     out.update(channel_uses=link.channel_uses, n_subcarriers=link.subcarriers, slots=1)
     return out

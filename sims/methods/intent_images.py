@@ -21,7 +21,13 @@ from phy.multicast import channel_gains
 from semantic.metrics import masked_psnr, ms_ssim, psnr
 
 from ..registry import Metric, PointContext, register_method
-from .common import scenario_budget, source_pairs
+from .common import (
+    SEMANTIC_METRICS,
+    check_data,
+    scenario_budget,
+    semantic_scorer,
+    source_pairs,
+)
 
 __all__ = ["IntentImagesOptions"]
 
@@ -45,12 +51,14 @@ METRICS = [
     Metric("streams_lost", label="fraction of a user's streams lost"),
     Metric("map_accuracy", label="decoded map pixel accuracy"),
     Metric("source_rate", label="bits sent / |X| (bpp)"),
+    *SEMANTIC_METRICS,
 ]
 
 
 def _validate(config, opts: IntentImagesOptions, point: dict) -> None:
     if config.source is None or config.source.dataset != "camvid":
         raise ValueError("intent_images needs [source] dataset = 'camvid' (images with label maps)")
+    check_data(config.source)
     size = config.source.image_size
     pipeline = IntentPipeline(opts, scenario_budget(config), (size, size))
     pipeline.problem(np.ones(opts.users))  # requirements below a curve's floor fail here
@@ -68,7 +76,8 @@ def intent_images(ctx: PointContext) -> dict:
     )
     seed = int(torch.randint(0, 2**62, (1,), generator=ctx.generator))
     gains = channel_gains(pipeline.budget, (len(images), opts.users), np.random.default_rng(seed), opts.fading)
-    values: dict[str, list[float]] = {m.name: [] for m in METRICS}
+    values: dict[str, list[float]] = {m.name: [] for m in METRICS if not m.optional}
+    shown_all, truth_all, labels_all = [], [], []
     for n in range(len(images)):
         users, bits = pipeline.run(images[n], labels[n], gains[n], ctx.generator)
         shown = torch.stack([u.image for u in users])
@@ -94,5 +103,12 @@ def intent_images(ctx: PointContext) -> dict:
         values["perception"] += (1 - ms_ssim(shown, truth)).tolist()
         values["psnr"] += psnr(shown, truth).tolist()
         values["source_rate"].append(bits / pipeline.pixels)
+        shown_all.append(shown)
+        truth_all.append(truth)
+        labels_all.append(labels[n].expand(len(users), *labels[n].shape))
         ctx.progress(n + 1, len(images))
-    return {k: v if v else math.nan for k, v in values.items()}
+    out = {k: v if v else math.nan for k, v in values.items()}
+    scorer = semantic_scorer(ctx)
+    if scorer is not None:  # what every user shows, segmented, against the true map
+        out.update(scorer(torch.cat(shown_all), torch.cat(truth_all), torch.cat(labels_all)))
+    return out

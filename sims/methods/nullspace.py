@@ -55,4 +55,4 @@ def nullspace(ctx: PointContext) -> dict:
         unet, scheduler.alphas_cumprod, scheduler.timesteps, rx.operator, rx.y,
         generator, config, sigma, ctx.progress,
     )  # fmt: skip
-    return image_metrics(estimate.clamp(-1, 1), link, rx)
+    return image_metrics(ctx, estimate.clamp(-1, 1), link, rx)

@@ -34,4 +34,4 @@ class ReceivedOptions(TransmissionOptions):
 def received(ctx: PointContext) -> dict:
     """The image as received (missing pixels filled), no generative receiver."""
     link, rx = received_at_point(ctx)
-    return image_metrics(rx.unrestored(ctx.options.fill), link, rx)
+    return image_metrics(ctx, rx.unrestored(ctx.options.fill), link, rx)

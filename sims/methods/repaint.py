@@ -39,4 +39,4 @@ def repaint_method(ctx: PointContext) -> dict:
         unet, scheduler.config, known.flatten(0, 1), rx.pixel_mask.flatten(0, 1),
         generator, opts.steps, opts.jump_length, opts.jump_n_sample, opts.eta,
     )  # fmt: skip
-    return image_metrics(estimate.reshape(known.shape), link, rx)
+    return image_metrics(ctx, estimate.reshape(known.shape), link, rx)

@@ -39,7 +39,7 @@ def separation(ctx: PointContext) -> dict:
         SeparationLink, (ctx.config.link, uses, ctx.device), lambda: SeparationLink(ctx.config.link, uses, ctx.device)
     )
     result = link(images, float(ctx.options.snr_db), ctx.generator)
-    out = score(result.images.flatten(0, 1), images.flatten(0, 1))
+    out = score(ctx, result.images.flatten(0, 1), images.flatten(0, 1))
     out.update(
         channel_uses=uses, n_subcarriers=uses // ctx.config.link.grid.num_ofdm_symbols, slots=1,
         bpp=result.source_bits.float().mean().item() / (H * W), delivered=result.delivered.float().mean().item(),

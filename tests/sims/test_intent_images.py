@@ -148,3 +148,22 @@ def test_default_curves_are_what_camvid_measures(camvid_dir):
     fit = ExpCurve(*rate_curve_defaults("camvid-sdm-32")["distortion"])
     for rate, value in zip(points["rates"], points["values"]):
         assert value == pytest.approx(float(fit(rate)), rel=0.35), rate
+
+
+def test_segmentation_at_the_transmitter(tmp_path, tiny_sdm):
+    """With a segmenter the transmitter sends its prediction, not the true map; scoring stays on the truth."""
+    from semantic.segmentation import DualResolutionSegmenter, segment
+
+    torch.manual_seed(0)
+    save_model(DualResolutionSegmenter(11, 8, 32), tmp_path / "seg")
+    pipeline = IntentPipeline(
+        options(tiny_sdm, power_mw=2000.0, map_codec="rle", segmentation=str(tmp_path / "seg")),
+        LinkBudgetConfig(), (32, 32),
+    )
+    image, lab = scene()
+    predicted = pipeline.transmitter_map(image, lab)
+    assert torch.equal(predicted, segment(pipeline._segmenter, image[None])[0]) and not torch.equal(predicted, lab)
+    users, _ = pipeline.run(image, lab, np.array([3e-11, 1e-11, 5e-12]), torch.Generator().manual_seed(0))
+    for u in users:  # the map sent (losslessly here) is the prediction
+        assert u.decoded_map is not None and torch.equal(u.decoded_map, predicted)
+    assert IntentPipeline(options(tiny_sdm), LinkBudgetConfig(), (32, 32)).transmitter_map(image, lab) is lab
