@@ -185,6 +185,11 @@ class IntentPipeline:
         self.device = device
         self._sdm: SemanticUNet | None = None
         self._segmenter: DualResolutionSegmenter | None = None
+        if opts.segmentation != "labels":
+            try:
+                resolve(opts.segmentation)
+            except FileNotFoundError as exc:
+                raise ValueError(f"segmentation: {exc}") from None
         self.link = StreamLink(self.bandwidth_hz, opts.backoff_db, opts.mcs_policy, device=device)
 
     def requirements(self) -> tuple[float, float]:

@@ -167,3 +167,5 @@ def test_segmentation_at_the_transmitter(tmp_path, tiny_sdm):
     for u in users:  # the map sent (losslessly here) is the prediction
         assert u.decoded_map is not None and torch.equal(u.decoded_map, predicted)
     assert IntentPipeline(options(tiny_sdm), LinkBudgetConfig(), (32, 32)).transmitter_map(image, lab) is lab
+    with pytest.raises(ValueError, match="segmentation: /no/such/seg: no such model folder"):
+        IntentPipeline(options(tiny_sdm, segmentation="/no/such/seg"), LinkBudgetConfig(), (32, 32))
