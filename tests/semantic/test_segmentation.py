@@ -90,7 +90,7 @@ def test_segmenter_names():
     assert segmenter_name(64) == "camvid-seg-64"
 
 
-@pytest.mark.parametrize("size", [32, 64])
+@pytest.mark.parametrize("size", [32, 64, 128])
 def test_shipped_segmenters_reach_their_val_miou(camvid_dir, size):
     """Each shipped segmenter loads by name and reaches, on all of CamVid val, the mIoU its
     training.json reports (and the README quotes), less 0.01."""
