@@ -7,7 +7,6 @@ The image metrics take float (B, C, H, W) in [-1, 1] and return float32 (B,).
 from __future__ import annotations
 
 import torch
-from torchmetrics.functional.classification import multiclass_jaccard_index
 from torchmetrics.functional.image import (
     multiscale_structural_similarity_index_measure,
     peak_signal_noise_ratio,
@@ -69,24 +68,44 @@ def masked_psnr(estimate: torch.Tensor, reference: torch.Tensor, mask: torch.Ten
     return torch.where(count > 0, value, torch.full_like(value, float("nan")))
 
 
+def _confusion(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int, ignore_index: int | None) -> torch.Tensor:
+    """int64 (B, C, C + 1) confusion per image: [b, true class, predicted id], predictions outside
+    the classes (e.g. void) in the last column; pixels whose true id is ``ignore_index`` (or any
+    id >= C) left out. One bincount for the whole batch."""
+    C, B = num_classes, labels.shape[0]
+    truth, pred = labels.long().flatten(1), predicted.long().flatten(1).clamp(0, C)
+    valid = (truth >= 0) & (truth < C)
+    if ignore_index is not None:
+        valid &= truth != ignore_index
+    image = torch.arange(B, device=labels.device)[:, None].expand_as(truth)
+    index = (image * C + truth) * (C + 1) + pred
+    return torch.bincount(index[valid], minlength=B * C * (C + 1)).reshape(B, C, C + 1)
+
+
+def _iou(confusion: torch.Tensor) -> torch.Tensor:
+    """float32 (..., C) IoU TP / (TP + FP + FN) of (..., C, C + 1) confusions; NaN where the class is
+    in neither prediction nor truth."""
+    C = confusion.shape[-2]
+    tp = confusion.diagonal(dim1=-2, dim2=-1)[..., :C].float()
+    fn = confusion.sum(-1).float() - tp
+    fp = confusion[..., :C].sum(-2).float() - tp
+    union = tp + fp + fn
+    return torch.where(union > 0, tp / union.clamp(min=1), torch.full_like(tp, float("nan")))
+
+
+# torchmetrics' Jaccard index pools a batch into one score; per-image IoU with absent classes marked
+# needs the per-image confusion, which one bincount gives for the whole batch.
 def class_iou(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
     """Per-class IoU float32 (num_classes,) over all pixels of int64 (B, H, W) maps: TP / (TP + FP + FN);
     NaN for a class absent from both prediction and truth; pixels whose true id is ``ignore_index``
-    (void) do not count. (torchmetrics' Jaccard index, with absent classes marked.)"""
-    iou = multiclass_jaccard_index(
-        predicted, labels, num_classes=num_classes + (ignore_index is not None and ignore_index >= num_classes),
-        average="none", ignore_index=ignore_index,
-    )[:num_classes].float()  # fmt: skip
-    valid = labels != ignore_index if ignore_index is not None else torch.ones_like(labels, dtype=torch.bool)
-    ids = torch.arange(num_classes, device=labels.device)
-    present = (labels[valid].unsqueeze(-1) == ids).any(0) | (predicted[valid].unsqueeze(-1) == ids).any(0)
-    return torch.where(present, iou, torch.full_like(iou, float("nan")))
+    (void) do not count."""
+    return _iou(_confusion(predicted, labels, num_classes, ignore_index).sum(0))
 
 
 def miou(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
-    """Mean IoU per image, float32 (B,): the mean of :func:`class_iou` of each image over the classes
-    present in its prediction or truth (void ignored); NaN for an image with no valid pixel."""
-    return torch.stack([class_iou(p[None], t[None], num_classes, ignore_index).nanmean() for p, t in zip(predicted, labels)])
+    """Mean IoU per image, float32 (B,): the mean of each image's class IoU over the classes present in
+    its prediction or truth (void ignored); NaN for an image with no valid pixel."""
+    return _iou(_confusion(predicted, labels, num_classes, ignore_index)).nanmean(-1)
 
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -103,6 +122,7 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     x, y = a.detach().double().cpu().numpy(), b.detach().double().cpu().numpy()
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
         raise ValueError(f"feature sets must be (N, D) and (M, D) with N, M >= 2; got {x.shape}, {y.shape}")
-    mu, sigma = x.mean(0) - y.mean(0), np.cov(x, rowvar=False) + np.cov(y, rowvar=False)
-    root = linalg.sqrtm(np.cov(x, rowvar=False) @ np.cov(y, rowvar=False))
-    return float(mu @ mu + np.trace(sigma) - 2 * np.trace(np.real(root)))
+    diff = x.mean(0) - y.mean(0)
+    cov_x, cov_y = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    root = linalg.sqrtm(cov_x @ cov_y)
+    return float(diff @ diff + np.trace(cov_x + cov_y) - 2 * np.trace(np.real(root)))

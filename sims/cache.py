@@ -67,8 +67,3 @@ class WorkerCache:
 
     def __len__(self) -> int:
         return len(self._objects)
-
-    def clear(self) -> None:
-        """Forget every object and the shared draw."""
-        self._objects.clear()
-        self._draw = None

@@ -72,12 +72,8 @@ def _stops_line(scenario: Scenario, row: dict[str, str]) -> bool:
     inst = scenario.methods.get(row["method"])
     if not (inst and inst.spec.stops_line):
         return False
-    axes = tuple((a, _axis_value(scenario, a, row[a])) for a in scenario.axis_names)
+    axes = tuple((a, scenario.axis_value(a, row[a])) for a in scenario.axis_names)
     return bool(inst.spec.stops_line(row, scenario.options_for(inst.name, axes)))
-
-
-def _axis_value(scenario: Scenario, axis: str, text: str):
-    return next(v for v in scenario.axes[axis] if format_value(v) == text)
 
 
 def _row_line(scenario: Scenario, row: dict[str, str]) -> tuple:

@@ -154,7 +154,7 @@ def _reference_curves(scenario, metric: str, x: str, facets: list[str], curves: 
     xs = np.linspace(min(x_values), max(x_values), 200)
 
     def references(facet_values: dict) -> list:
-        axes = tuple((a, _typed(scenario, a, facet_values[a])) for a in facets if "." in a)
+        axes = tuple((a, scenario.axis_value(a, facet_values[a])) for a in facets if "." in a)
         config = scenario.config_for(axes)
         seen, out = set(), []
         for inst in scenario.methods.values():
@@ -167,13 +167,6 @@ def _reference_curves(scenario, metric: str, x: str, facets: list[str], curves: 
         return out
 
     return references
-
-
-def _typed(scenario, axis: str, text: str):
-    """The axis value whose canonical text is ``text``."""
-    from .scenario import format_value
-
-    return next(v for v in scenario.axes[axis] if format_value(v) == text)
 
 
 def plot_results(

@@ -246,6 +246,10 @@ class Scenario:
         data = self.config.model_dump(mode="json", exclude={"output"})
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
+    def axis_value(self, axis: str, text: str) -> Any:
+        """The value of ``axis`` whose canonical text (as in the results table) is ``text``."""
+        return next(v for v in self.axes[axis] if format_value(v) == text)
+
     def points(self) -> list[tuple[tuple[str, Any], ...]]:
         """Every point of the grid as ((axis, value), ...)."""
         names = self.axis_names
