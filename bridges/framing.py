@@ -24,7 +24,7 @@ import torch
 
 from phy.coding import Crc
 
-__all__ = ["IMAGE_FRAME", "REGION_FRAME", "STREAM_FRAME", "FrameFormat", "Framer", "bits_to_uint", "uint_to_bits"]
+__all__ = ["IMAGE_FRAME", "REGION_FRAME", "STREAM_FRAME", "FrameFormat", "Framer", "bits_to_uint", "bytes_to_bits", "uint_to_bits"]
 
 #: Box side information: 4 values in 16-pixel units, 8 bits each.
 BOX_UNIT, BOX_FIELD_BITS = 16, 8
@@ -35,6 +35,11 @@ def uint_to_bits(value: int, width: int) -> np.ndarray:
     if not 0 <= value < 2**width:
         raise ValueError(f"value {value} does not fit {width} bits")
     return ((value >> np.arange(width - 1, -1, -1)) & 1).astype(np.uint8)
+
+
+def bytes_to_bits(data: bytes) -> np.ndarray:
+    """uint8 (8 len(data),) MSB-first bits of a byte string."""
+    return np.unpackbits(np.frombuffer(data, dtype=np.uint8))
 
 
 def bits_to_uint(bits: np.ndarray) -> int:

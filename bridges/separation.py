@@ -26,7 +26,7 @@ from phy import LinkConfig, OFDMALink
 from phy.config import format_validation_error
 from semantic.codecs import jpeg
 
-from .framing import IMAGE_FRAME, Framer
+from .framing import IMAGE_FRAME, Framer, bytes_to_bits
 
 __all__ = ["SeparationLink", "SeparationResult"]
 
@@ -81,7 +81,7 @@ class SeparationLink:
         frames, qualities, lengths = [], [], []
         for image in images.reshape(B * K, *images.shape[2:]).cpu():
             quality, data = self.choose(image)
-            frames.append(IMAGE_FRAME.pack(quality, np.unpackbits(np.frombuffer(data, dtype=np.uint8))))
+            frames.append(IMAGE_FRAME.pack(quality, bytes_to_bits(data)))
             qualities.append(quality)
             lengths.append(len(data))
         sent = self.framer.to_blocks(frames, self.block_bits).reshape(B, K, self.link.codewords_per_user, -1)

@@ -31,7 +31,7 @@ from phy import CodeConfig, GridConfig, LinkConfig, OFDMALink, channel_config
 from phy.config import BITS_PER_SYMBOL
 from semantic.codecs.streams import CodedStream
 
-from .framing import REGION_FRAME, STREAM_FRAME, FrameFormat, Framer
+from .framing import REGION_FRAME, STREAM_FRAME, FrameFormat, Framer, bytes_to_bits
 
 __all__ = ["MCS_TABLE", "Mcs", "StreamDelivery", "StreamLink", "frame_bits", "frame_format"]
 
@@ -85,7 +85,7 @@ def frame_bits(stream: CodedStream) -> int:
 def _payload_bits(stream: CodedStream) -> np.ndarray:
     if isinstance(stream.payload, np.ndarray):
         return stream.payload.astype(np.uint8)
-    return np.unpackbits(np.frombuffer(stream.payload, dtype=np.uint8))
+    return bytes_to_bits(stream.payload)
 
 
 def _serialise(stream: CodedStream) -> np.ndarray:
