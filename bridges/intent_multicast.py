@@ -68,6 +68,7 @@ from semantic.data import CAMVID_LABEL_IDS, CAMVID_NUM_CLASSES
 from semantic.intents import compose, intent_masks
 from semantic.pretrained import load_pretrained, resolve
 from semantic.receivers.sdm import SemanticUNet, synthesize
+from semantic.receivers.spadegan import SpadeGenerator
 from semantic.segmentation import DualResolutionSegmenter, segment
 
 from .streams import StreamLink
@@ -129,6 +130,10 @@ class IntentMulticastConfig(StrictModel):
         0.0, ge=0, description="the optimiser plans with B log2(1 + SNR / gap): 0 = the paper's Shannon rates"
     )
     sdm: str = Field("camvid-sdm-32", description="semantic diffusion model: shipped name or folder")
+    synthesis: Literal["sdm", "gan"] = Field(
+        "sdm", description="what synthesises the rest: the SDM (diffusion) or the SPADE GAN `gan` (Fig. 18)"
+    )
+    gan: str = Field("camvid-spadegan-32", description="SPADE GAN generator: shipped name or folder")
     segmentation: str = Field(
         "labels",
         description="the map at the transmitter: labels = the dataset's (error-free, as the paper assumes), or a "
@@ -183,8 +188,13 @@ class IntentPipeline:
         self.n0 = noise_psd_w_hz(budget)
         self.bandwidth_hz = budget.bandwidth_hz
         self.device = device
-        self._sdm: SemanticUNet | None = None
+        self._sdm: SemanticUNet | SpadeGenerator | None = None
         self._segmenter: DualResolutionSegmenter | None = None
+        if opts.synthesis == "gan":
+            try:
+                resolve(opts.gan)
+            except FileNotFoundError as exc:
+                raise ValueError(f"gan: {exc}") from None
         if opts.segmentation != "labels":
             try:
                 resolve(opts.segmentation)
@@ -213,10 +223,13 @@ class IntentPipeline:
         )  # fmt: skip
 
     @property
-    def sdm(self) -> SemanticUNet:
-        """The semantic diffusion model, loaded on first use."""
+    def sdm(self) -> SemanticUNet | SpadeGenerator:
+        """The synthesis model (``synthesis``: the SDM or the SPADE GAN), loaded on first use."""
         if self._sdm is None:
-            self._sdm = load_pretrained(self.opts.sdm, SemanticUNet, self.device)
+            if self.opts.synthesis == "gan":
+                self._sdm = load_pretrained(self.opts.gan, SpadeGenerator, self.device)
+            else:
+                self._sdm = load_pretrained(self.opts.sdm, SemanticUNet, self.device)
         return self._sdm
 
     def transmitter_map(self, image: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -36,6 +36,7 @@ __all__ = [
     "CAMVID_URL",
     "DATA_DIR_ENV",
     "CAMVID_SPLITS",
+    "SELECTIONS",
     "camvid_digest",
     "check_split",
     "camvid_pairs",
@@ -43,6 +44,7 @@ __all__ = [
     "load_camvid",
     "resolve_data_dir",
     "sample_images",
+    "select_frames",
 ]
 
 DATA_DIR_ENV = "GSCSIM_DATA_DIR"
@@ -134,6 +136,28 @@ def _to_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1).contiguous()
 
 
+#: How ``num_images`` frames are picked from a split: its first ones, or evenly strided over it.
+SELECTIONS = ("first", "spread")
+
+
+def select_frames(total: int, count: int, selection: str = "first") -> list[int]:
+    """Indices of ``count`` of a split's ``total`` frames (in listing order).
+
+    ``first``: 0 .. count - 1. ``spread``: floor(i total / count), evenly strided over the
+    whole split. CamVid's splits are video clips (val is one 6.7 s clip of sequence
+    0016E5), so consecutive frames are near duplicates: their pairwise PSNR is about
+    24.6 dB against 14.1 dB for spread frames, and per-image spreads computed on the
+    first frames understate the split's.
+    """
+    if selection not in SELECTIONS:
+        raise ValueError(f"selection {selection!r}: expected one of {', '.join(SELECTIONS)}")
+    if not 1 <= count <= total:
+        raise ValueError(f"num_images = {count} but the split has {total} images")
+    if selection == "first":
+        return list(range(count))
+    return [i * total // count for i in range(count)]
+
+
 def load_camvid(
     data_dir: str | Path | None,
     split: str = "val",
@@ -141,11 +165,13 @@ def load_camvid(
     num_images: int | None = None,
     transform: str = "resize_crop",
     labels: bool = False,
+    selection: str = "first",
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """The first ``num_images`` images of a split (all when None), squared to ``image_size``.
+    """``num_images`` images of a split (all when None), squared to ``image_size``.
 
-    ``transform``: ``resize_crop`` (shorter side resized to the size, centre crop: the
-    whole scene, downsampled) or ``crop`` (centre crop at native resolution).
+    ``selection`` (:func:`select_frames`): the split's first images, or ``spread`` evenly
+    over it. ``transform``: ``resize_crop`` (shorter side resized to the size, centre
+    crop: the whole scene, downsampled) or ``crop`` (centre crop at native resolution).
     With ``labels``, also returns the label maps, resized with nearest neighbours.
     """
     root = resolve_data_dir(data_dir)
@@ -153,7 +179,7 @@ def load_camvid(
     if num_images is not None:
         if num_images > len(pairs):
             raise ValueError(f"num_images = {num_images} but CamVid {split} has {len(pairs)} images")
-        pairs = pairs[:num_images]
+        pairs = [pairs[i] for i in select_frames(len(pairs), num_images, selection)]
     images = torch.stack(
         [_to_tensor(_square(Image.open(p), image_size, transform, Image.Resampling.BOX)) for p, _ in pairs]
     )

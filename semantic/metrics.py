@@ -13,7 +13,10 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
-__all__ = ["PSNR_CAP_DB", "class_iou", "frechet_distance", "masked_psnr", "miou", "ms_ssim", "psnr", "ssim"]
+__all__ = [
+    "PSNR_CAP_DB", "class_iou", "frechet_distance", "image_class_iou", "masked_psnr", "miou", "ms_ssim", "ms_ssim_name",
+    "ms_ssim_scales", "psnr", "ssim",
+]  # fmt: skip
 
 # Wang et al. (2003) weights of the five MS-SSIM scales.
 _MS_SSIM_BETAS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -41,16 +44,29 @@ def ssim(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return structural_similarity_index_measure(_unit(estimate), _unit(reference), data_range=1.0, reduction="none")
 
 
-def ms_ssim(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """MS-SSIM with as many of the five standard scales as the image size allows.
-
-    Each scale halves the image and the 11x11 window must fit the coarsest one,
-    so 64x64 images use 3 scales (their betas renormalised to sum to 1).
-    """
-    size = min(estimate.shape[-2:])
+def ms_ssim_scales(size: int) -> int:
+    """How many of MS-SSIM's five scales fit an image of side ``size``: each scale halves
+    the image and the 11x11 window must fit the coarsest (32 px: 2, 64: 3, 128: 4, 176+: 5)."""
     scales = 1
     while scales < 5 and size // 2**scales > 10:
         scales += 1
+    return scales
+
+
+def ms_ssim_name(size: int) -> str:
+    """The name of what :func:`ms_ssim` computes at side ``size``: ``ms_ssim`` with all five
+    scales (comparable with published MS-SSIM), else ``ms_ssim_<scales>`` (e.g. ``ms_ssim_2``
+    at 32 px: 2 scales, betas 0.136 / 0.864, which is not the published metric)."""
+    scales = ms_ssim_scales(size)
+    return "ms_ssim" if scales == 5 else f"ms_ssim_{scales}"
+
+
+def ms_ssim(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """MS-SSIM with as many of the five standard scales as the image size allows
+    (:func:`ms_ssim_scales`; the betas of the scales used renormalised to sum to 1).
+    Report it under :func:`ms_ssim_name`.
+    """
+    scales = ms_ssim_scales(min(estimate.shape[-2:]))
     betas = torch.tensor(_MS_SSIM_BETAS[:scales])
     betas = tuple((betas / betas.sum()).tolist())
     return multiscale_structural_similarity_index_measure(
@@ -102,10 +118,18 @@ def class_iou(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int, i
     return _iou(_confusion(predicted, labels, num_classes, ignore_index).sum(0))
 
 
+def image_class_iou(
+    predicted: torch.Tensor, labels: torch.Tensor, num_classes: int, ignore_index: int | None = None
+) -> torch.Tensor:
+    """Per-image, per-class IoU float32 (B, num_classes) of int64 (B, H, W) maps; NaN where a class is
+    in neither the image's prediction nor its truth (void ignored). :func:`miou` is its nanmean."""
+    return _iou(_confusion(predicted, labels, num_classes, ignore_index))
+
+
 def miou(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int, ignore_index: int | None = None) -> torch.Tensor:
     """Mean IoU per image, float32 (B,): the mean of each image's class IoU over the classes present in
     its prediction or truth (void ignored); NaN for an image with no valid pixel."""
-    return _iou(_confusion(predicted, labels, num_classes, ignore_index)).nanmean(-1)
+    return image_class_iou(predicted, labels, num_classes, ignore_index).nanmean(-1)
 
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:

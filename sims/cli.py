@@ -131,6 +131,12 @@ def _cmd_train_sdm(args: argparse.Namespace) -> int:
     return _run_trainer(args, SdmTrainConfig, train_sdm)
 
 
+def _cmd_train_spadegan(args: argparse.Namespace) -> int:
+    from .train.spadegan import SpadeGanTrainConfig, train_spadegan
+
+    return _run_trainer(args, SpadeGanTrainConfig, train_spadegan, resume=args.resume)
+
+
 def _cmd_train_segmenter(args: argparse.Namespace) -> int:
     from .train.segmenter import SegmenterTrainConfig, train_segmenter
 
@@ -295,6 +301,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         ("sdm", "sdm", "SdmTrainConfig", _cmd_train_sdm,
          "the semantic diffusion model (SPADE U-Net, classifier-free guidance) on CamVid train",
          "Train the SDM on CamVid train crops with their label maps; GPU when present, CPU otherwise."),
+        ("spadegan", "spadegan", "SpadeGanTrainConfig", _cmd_train_spadegan,
+         "the SPADE GAN that Fig. 18 of the multicasting paper compares with the SDM",
+         "Train a SPADE generator with a multi-scale PatchGAN (hinge loss, feature matching) on CamVid train "
+         "crops with their label maps; GPU when present. Writes OUTPUT/config.json, "
+         "diffusion_pytorch_model.safetensors, training.json, samples.png and checkpoint/."),
         ("segmenter", "segmenter", "SegmenterTrainConfig", _cmd_train_segmenter,
          "the CamVid segmenter that scores meaning (mIoU) in sweeps",
          "Train the DDRNet-style segmenter on CamVid train at --size (32, 64, 128) and evaluate it on val. "
@@ -303,7 +314,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     for name, module, config_name, run, help_text, description in trainers:
         trainer = models.add_parser(name, help=help_text, description=description)
         training_flags(trainer, module, config_name)
-        if name == "ddpm":
+        if name in ("ddpm", "spadegan"):
             trainer.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
         trainer.add_argument("--quiet", action="store_true")
         trainer.set_defaults(func=run)

@@ -9,6 +9,7 @@ written as text by :func:`format_value`, the one formatter of axes and metrics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +34,10 @@ class Metric:
     label: str | None = None
     #: a method may leave it out of a row (e.g. mIoU without label maps): its columns stay empty
     optional: bool = False
+    #: ``applies(config) -> bool``: the metric's columns are in a scenario's table only when some
+    #: point's config (:class:`sims.scenario.ScenarioConfig`) makes it true (e.g. ``ms_ssim_2``
+    #: only for 32 px images); None: always
+    applies: Callable[[Any], bool] | None = None
 
     def columns(self) -> list[str]:
         """The table columns this metric fills."""
@@ -62,13 +67,16 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def table_columns(axis_names: list[str], methods: list[MethodInstance]) -> list[str]:
-    """Results table schema: ids, axes, method extras, metrics, timing."""
+def table_columns(axis_names: list[str], methods: list[MethodInstance], configs: list | None = None) -> list[str]:
+    """Results table schema: ids, axes, method extras, metrics, timing. A metric with ``applies``
+    is left out unless one of ``configs`` (the points' scenario configs) makes it true."""
     extras: list[str] = []
     metrics: list[str] = []
     for inst in methods:
         extras += [c for c in inst.spec.extra_columns if c not in extras and c not in axis_names]
         for m in inst.spec.metrics:
+            if m.applies is not None and configs is not None and not any(m.applies(c) for c in configs):
+                continue
             metrics += [c for c in m.columns() if c not in metrics]
     return ["method", "kind", "seed", *axis_names, *extras, *metrics, "seconds"]
 
@@ -100,8 +108,7 @@ def make_row(inst: MethodInstance, task: Task, output: dict, seconds: float, con
     row.update({name: format_value(v) for name, v in task.axes})
     for metric in inst.spec.metrics:
         if metric.name not in output:
-            if metric.optional:
-                row.update(dict.fromkeys(metric.columns(), ""))
+            if metric.optional:  # its columns stay empty (or are not in this table at all)
                 continue
             raise ValueError(f"method {inst.name!r} did not return metric {metric.name!r}")
         value = output.pop(metric.name)

@@ -83,6 +83,11 @@ class SourceConfig(StrictModel):
     split: Literal["train", "val", "test"] = Field("val", description="CamVid split (test: the SegNet layout's test/)")
     image_size: int = Field(64, ge=8, le=1024, description="side S of the square images")
     num_images: int = Field(8, ge=1, description="images per row (a multiple of the users)")
+    selection: Literal["first", "spread"] = Field(
+        "spread",
+        description="which frames of the split: spread = evenly strided over it (CamVid splits are video "
+        "clips whose consecutive frames are near duplicates); first = its first num_images",
+    )
     transform: Literal["resize_crop", "crop"] = Field(
         "resize_crop", description="resize the shorter side to S then centre-crop, or centre-crop only"
     )
@@ -95,6 +100,9 @@ class ScoringConfig(StrictModel):
         "auto",
         description="segmenter for miou / miou_reference / fd_seg: auto = the shipped camvid-seg-<image size> when "
         "the images have label maps; a shipped name or folder; none = pixel metrics only",
+    )
+    per_class_iou: bool = Field(
+        False, description="also report iou_<class> per CamVid class (over the images where the class appears)"
     )
 
 
@@ -303,7 +311,8 @@ class Scenario:
 
     def columns(self) -> list[str]:
         """Results table schema: ids, axes, method extras, metrics, timing (:func:`sims.rows.table_columns`)."""
-        return table_columns(self.axis_names, list(self.methods.values()))
+        configs = {id(c): c for c in (self.config_for(p) for p in self.points())}
+        return table_columns(self.axis_names, list(self.methods.values()), list(configs.values()))
 
     def to_payload(self) -> dict:
         """What a remote worker needs to rebuild this scenario."""

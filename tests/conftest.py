@@ -103,3 +103,12 @@ def write_fake_camvid(
 @pytest.fixture
 def fake_camvid(tmp_path) -> Path:
     return write_fake_camvid(tmp_path / "camvid")
+
+
+@pytest.fixture
+def study_data_dir(tmp_path, monkeypatch) -> Path:
+    """$GSCSIM_DATA_DIR pointed at a fake CamVid with as many frames as the shipped studies ask for,
+    so that they validate on a machine without CamVid (validation checks the folder and the count)."""
+    root = write_fake_camvid(tmp_path / "study_camvid", n_train=2, n_val=32, size=(8, 8))
+    monkeypatch.setenv("GSCSIM_DATA_DIR", str(root))
+    return root

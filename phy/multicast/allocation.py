@@ -54,7 +54,11 @@ class MulticastAllocation:
         """Total power of the map and class streams (W)."""
         return float(self.map_power_w + np.sum(self.class_power_w))
 
+    def spectral_efficiency(self) -> float:
+        """The average spectral efficiency of eq. (11), bit/s/Hz (:meth:`MulticastProblem.spectral_efficiency`)."""
+        return self.problem.spectral_efficiency(self.map_power_w, self.class_power_w)
+
     def map_spectral_efficiency(self) -> np.ndarray:
-        """SE of the map stream at each user (K,), bit/s/Hz."""
+        """SE of the map stream at each user (K,), bit/s/Hz (not eq. (11): one stream only)."""
         p = self.problem
         return spectral_efficiency(self.map_power_w, p.map_bandwidth_hz, p.gains, p.noise_psd_w_hz)

@@ -26,20 +26,37 @@ def channel_gains(
     return g
 
 
-def intent_matrix(pattern, num_users: int, num_classes: int | None = None) -> np.ndarray:
+def intent_matrix(pattern, num_users: int, num_classes: int | None = None, per_user: int = 1) -> np.ndarray:
     """(K, L) bool intents.
 
-    ``pattern``: ``"disjoint"`` (user k wants class k; L = K unless given),
-    ``"shared"`` (every user wants class 0), ``"chain"`` (user k wants classes
-    k and k+1: neighbours overlap; L = K + 1), or an explicit K x L 0/1 nested list.
+    ``pattern``: ``"disjoint"`` (user k wants classes k c .. k c + c - 1 for c = ``per_user``:
+    no class wanted twice; L = c K unless given), ``"ring"`` (user k wants classes
+    k .. k + c - 1 modulo L = K: each class wanted by c neighbours, so K classes are sent;
+    Liu et al.'s Fig. 13 (b) is c = 2), ``"shared"`` (every user wants class 0),
+    ``"chain"`` (user k wants classes k and k+1: neighbours overlap; L = K + 1), or an
+    explicit K x L 0/1 nested list.
     """
+    if per_user < 1:
+        raise ValueError(f"per_user must be >= 1; got {per_user}")
     if isinstance(pattern, str):
-        K = num_users
+        K, c = num_users, per_user
         if pattern == "disjoint":
+            L = num_classes or c * K
+            if L < c * K:
+                raise ValueError(f"disjoint intents need num_classes >= users x per_user = {c * K}; got {L}")
+            out = np.zeros((K, L), dtype=bool)
+            out[np.repeat(np.arange(K), c), np.arange(c * K)] = True
+            return out
+        if pattern == "ring":
             L = num_classes or K
-            if L < K:
-                raise ValueError(f"disjoint intents need num_classes >= users; got {L} < {K}")
-            return np.eye(K, L, dtype=bool)
+            if not c <= L <= K:
+                raise ValueError(f"ring intents need per_user <= num_classes <= users; got L = {L}, per_user = {c}")
+            out = np.zeros((K, L), dtype=bool)
+            for j in range(c):
+                out[np.arange(K), (np.arange(K) + j) % L] = True
+            return out
+        if c != 1:
+            raise ValueError(f"per_user applies to 'disjoint' and 'ring' intents, not {pattern!r}")
         if pattern == "shared":
             out = np.zeros((K, num_classes or 1), dtype=bool)
             out[:, 0] = True
@@ -52,7 +69,9 @@ def intent_matrix(pattern, num_users: int, num_classes: int | None = None) -> np
             out[np.arange(K), np.arange(K)] = True
             out[np.arange(K), np.arange(K) + 1] = True
             return out
-        raise ValueError(f"intents must be 'disjoint', 'shared', 'chain' or a K x L 0/1 list; got {pattern!r}")
+        raise ValueError(
+            f"intents must be 'disjoint', 'ring', 'shared', 'chain' or a K x L 0/1 list; got {pattern!r}"
+        )
     arr = np.asarray(pattern)
     if arr.ndim != 2 or arr.shape[0] != num_users or not np.isin(arr, (0, 1)).all():
         raise ValueError(f"explicit intents must be a {num_users} x L list of 0/1; got shape {arr.shape}")

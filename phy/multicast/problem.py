@@ -9,8 +9,8 @@ User k wants the classes in row k of the intent matrix I (K x L, bool):
   p_l at r_l bits per pixel of the average class size |Xbar| (|b_l| = |Xbar| r_l);
   classes no user wants are not sent.
 
-With spectral efficiency (eq. 11) ``SE = log2(1 + p |h_k|^2 / (B N0))`` and rate
-``R = B SE``, stream j reaches user k after ``T_kj = |b_j| / R_kj``. User k can
+With the single-link spectral efficiency ``SE = log2(1 + p |h_k|^2 / (B N0))`` and
+rate ``R = B SE`` (eqs. (5)-(6)), stream j reaches user k after ``T_kj = |b_j| / R_kj``. User k can
 show its image once it has synthesised the rest from the map (generation
 time T_g) and decoded all its classes:
 
@@ -36,7 +36,9 @@ __all__ = ["MulticastProblem", "Streams", "spectral_efficiency", "stream_latency
 
 
 def spectral_efficiency(power_w, bandwidth_hz, gain, noise_psd_w_hz):
-    """Eq. 11, bit/s/Hz: log2(1 + p |h|^2 / (B N0)), elementwise (NumPy broadcasting)."""
+    """The rate of eqs. (5)-(6) per Hz, bit/s/Hz: log2(1 + p |h|^2 / (B N0)), elementwise (NumPy
+    broadcasting). The system's average spectral efficiency, eq. (11), is
+    :meth:`MulticastProblem.spectral_efficiency`."""
     return np.log2(1.0 + np.asarray(power_w) * np.asarray(gain) / (np.asarray(bandwidth_hz) * noise_psd_w_hz))
 
 
@@ -207,22 +209,48 @@ class MulticastProblem:
         t_class = np.where(self.intents, t_class, 0.0)
         return np.maximum(t_map, t_class.max(axis=1, initial=0.0))
 
-    def compression(self) -> dict:
-        """Rates at the requirements: r0, r_l (L,), r* = r0 + sum of sent r_l, |b| bits.
+    def compression(self, rate_decimals: int | None = None) -> dict:
+        """Rates at the requirements: r0, r_l (L,), the average compression rate r* (bpp of X) and |b|.
 
-        |b| = |X| r0 + |Xbar| sum_l r_l over the classes sent (what the
-        transmitter puts on the air per image).
+        Section II-C: r* = r0 + (|Xbar| / |X|) sum_l r_l over the classes sent, and
+        |b| = |X| r0 + |Xbar| sum_l r_l = r* |X| (what the transmitter puts on the air per
+        image). (The paper's text lost the bar: it reads |X| / |X|; every entry of Table III
+        has the factor |Xbar| / |X| = 1/10.)
+
+        ``rate_decimals``: Table III's convention. The paper rounds r0 and r_l to 5 decimals
+        (Section III-C prints r_FGM = 0.45118, r_NGM = 0.65804) and floors |b| to whole bits;
+        with ``rate_decimals = 5`` this gives all six |b| of Table III and five of its six r*
+        to the printed digit. The sixth, K = 15, is printed 1.43823 where r0 + 1.5 r_l =
+        1.43824: the printed value is |b| / |X| = 188512 / 131072 = 1.438232 (the table
+        mixes the two; at K = 10, |b| / |X| = 1.109215 would not give the printed 1.10922).
         """
         r0 = self.required_map_rate()
         r = self.required_class_rates()
+        if rate_decimals is not None:
+            r0, r = round(r0, rate_decimals), np.round(r, rate_decimals)
         sent = self.streams.classes
         r_sum = float(r[sent].sum())
+        bits = self.image_pixels * r0 + self.class_pixels * r_sum
         return {
             "map_rate": r0,
             "class_rates": r,
-            "average_rate": r0 + r_sum,
-            "bits": self.image_pixels * r0 + self.class_pixels * r_sum,
+            "average_rate": r0 + self.class_pixels / self.image_pixels * r_sum,
+            "bits": float(math.floor(bits)) if rate_decimals is not None else bits,
         }
+
+    def spectral_efficiency(self, map_power_w: float, class_power_w: np.ndarray) -> float:
+        """Eq. (11), bit/s/Hz: every user's rate on every stream it decodes, over the bands used,
+
+            lambda = (sum_k R_k0 + sum_k sum_l I_kl R_kl) / (B0 + sum_{l sent} B_l),
+
+        with R_kj = B_j log2(1 + p_j |h_k|^2 / (B_j N0)) (eqs. (5)-(6)) and ``class_power_w`` (L,).
+        A multicast stream counts once per user that decodes it, so lambda grows with K.
+        """
+        s = self.streams
+        power = np.concatenate([[map_power_w], np.asarray(class_power_w, dtype=np.float64)[s.classes]])
+        rows_power, rows_band = power[s.rows_stream], s.bandwidth_hz[s.rows_stream]
+        rates = rows_band * spectral_efficiency(rows_power, rows_band, self.gains[s.rows_user], self.noise_psd_w_hz)
+        return float(rates.sum() / s.bandwidth_hz.sum())
 
 
 def _broadcast(name: str, value, n: int) -> np.ndarray:

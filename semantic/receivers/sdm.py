@@ -196,7 +196,13 @@ def synthesize(
     The SDM draws at its training scale (shorter side ``model_size``: the map is
     majority-downsampled to it) and the draw is upsampled (bilinear) to (H, W).
     ``labels=None`` draws ``batch`` images from the null map (unconditional).
+    ``model`` may also be a :class:`~semantic.receivers.spadegan.SpadeGenerator` (one
+    forward pass; ``scale`` and ``steps`` do not apply, ``model_size`` is its output size).
     """
+    from .spadegan import SpadeGenerator, gan_sample
+
+    if isinstance(model, SpadeGenerator):
+        model_size = model.image_size
     H, W = image_size
     small = (model_size, round(model_size * W / H)) if H <= W else (round(model_size * H / W), model_size)
     if labels is None:
@@ -204,5 +210,8 @@ def synthesize(
         label_map = torch.zeros(batch, model.config["label_channels"], *small, device=device)
     else:
         label_map = one_hot(majority_downsample(labels, num_classes + 1, small), num_classes)
-    x = guided_sample(model, label_map, generator, scale=scale, steps=steps)
+    if isinstance(model, SpadeGenerator):
+        x = gan_sample(model, label_map, generator)
+    else:
+        x = guided_sample(model, label_map, generator, scale=scale, steps=steps)
     return F.interpolate(x, size=(H, W), mode="bilinear", align_corners=False).clamp(-1, 1)

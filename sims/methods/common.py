@@ -24,6 +24,7 @@ from bridges.transmit import BridgeConfig, ImageLink, Received, resolve_image_li
 from phy.config import LinkBudgetConfig, StrictModel
 from phy.rng import derive_seed, make_generator
 from semantic.data import (
+    CAMVID_CLASSES,
     CAMVID_NUM_CLASSES,
     CAMVID_VOID_ID,
     DATA_DIR_ENV,
@@ -32,7 +33,7 @@ from semantic.data import (
     resolve_data_dir,
     sample_images,
 )
-from semantic.metrics import ms_ssim, psnr, ssim
+from semantic.metrics import ms_ssim, ms_ssim_name, ms_ssim_scales, psnr, ssim
 from semantic.pretrained import (
     DEFAULT_DIFFUSION,
     load_diffusion,
@@ -49,6 +50,7 @@ from ..scenario import is_method_axis
 __all__ = [
     "IMAGE_COLUMNS",
     "IMAGE_METRICS",
+    "MS_SSIM_METRICS",
     "DiffusionOptions",
     "MatchedBandwidthOptions",
     "TransmissionOptions",
@@ -81,8 +83,28 @@ SEMANTIC_METRICS = [
     Metric("miou", label="mIoU of the segmenter on the output", optional=True),
     Metric("miou_reference", label="mIoU of the segmenter on the original", optional=True),
     Metric("fd_seg", label="Frechet distance, segmenter features (not FID)", optional=True),
+    *(
+        Metric(
+            f"iou_{name.lower()}", label=f"IoU of {name} (segmenter on the output)", optional=True,
+            applies=lambda config: config.scoring.per_class_iou,
+        )  # fmt: skip
+        for name in CAMVID_CLASSES[:CAMVID_NUM_CLASSES]
+    ),
 ]
-IMAGE_METRICS = [Metric("psnr"), Metric("ssim"), Metric("ms_ssim"), *SEMANTIC_METRICS]
+
+
+def _ms_ssim_metric(scales: int) -> Metric:
+    """MS-SSIM under the name of what it computes at the scenario's image size (:func:`ms_ssim_name`)."""
+    name = "ms_ssim" if scales == 5 else f"ms_ssim_{scales}"
+    return Metric(
+        name, label=f"MS-SSIM, {scales} of 5 scales" if scales < 5 else "MS-SSIM", optional=True,
+        applies=lambda config: config.source is not None and ms_ssim_scales(config.source.image_size) == scales,
+    )  # fmt: skip
+
+
+#: One column family per scale count; a scenario's table holds those its image sizes use.
+MS_SSIM_METRICS = [_ms_ssim_metric(scales) for scales in range(1, 6)]
+IMAGE_METRICS = [Metric("psnr"), Metric("ssim"), *MS_SSIM_METRICS, *SEMANTIC_METRICS]
 IMAGE_COLUMNS = ("n_subcarriers", "m_entries", "slots", "channel_uses", "bpp", "bit_error_rate", "delivered")
 
 
@@ -112,7 +134,8 @@ def source_pairs(ctx: PointContext) -> tuple[torch.Tensor, torch.Tensor]:
         tuple,
         ("source-pairs", source),
         lambda: load_camvid(
-            source.data_dir, source.split, source.image_size, source.num_images, source.transform, labels=True
+            source.data_dir, source.split, source.image_size, source.num_images, source.transform, labels=True,
+            selection=source.selection,
         ),
     )
 
@@ -181,7 +204,9 @@ def semantic_scorer(ctx: PointContext) -> SemanticScorer | None:
     return ctx.cache.get(
         SemanticScorer,
         ("segmenter", name, ctx.device),
-        lambda: SemanticScorer(load_pretrained(name, DualResolutionSegmenter, ctx.device), CAMVID_NUM_CLASSES, CAMVID_VOID_ID),
+        lambda: SemanticScorer(
+            load_pretrained(name, DualResolutionSegmenter, ctx.device), CAMVID_NUM_CLASSES, CAMVID_VOID_ID, CAMVID_CLASSES
+        ),
     )
 
 
@@ -316,13 +341,17 @@ def register_diffusion_method(kind: str, options: type[DiffusionOptions]):
 
 
 def score(ctx: PointContext, estimate: torch.Tensor, reference: torch.Tensor) -> dict:
-    """PSNR, SSIM and MS-SSIM per image of float32 (N, C, H, W) estimates against the scenario's images
-    (N, C, H, W, in :func:`user_images` order), and ``miou``, ``miou_reference``, ``fd_seg`` when they
-    have label maps and a segmenter (:func:`segmenter_for`)."""
-    out = {"psnr": psnr(estimate, reference), "ssim": ssim(estimate, reference), "ms_ssim": ms_ssim(estimate, reference)}
+    """PSNR, SSIM and MS-SSIM (named by its scale count, :func:`ms_ssim_name`) per image of float32
+    (N, C, H, W) estimates against the scenario's images (N, C, H, W, in :func:`user_images` order),
+    and ``miou``, ``miou_reference``, ``fd_seg`` when they have label maps and a segmenter
+    (:func:`segmenter_for`)."""
+    out = {
+        "psnr": psnr(estimate, reference), "ssim": ssim(estimate, reference),
+        ms_ssim_name(min(estimate.shape[-2:])): ms_ssim(estimate, reference),
+    }  # fmt: skip
     scorer, labels = semantic_scorer(ctx), user_labels(ctx)
     if scorer is not None and labels is not None:
-        out.update(scorer(estimate, reference, labels))
+        out.update(scorer(estimate, reference, labels, per_class=ctx.config.scoring.per_class_iou))
     return out
 
 

@@ -43,6 +43,7 @@ METRICS = [
     Metric("latency_gap", label="measured / predicted latency"),
     Metric("latency_ratio", label="measured latency / T_g"),
     Metric("intended_psnr", label="PSNR on the intended region (dB)"),
+    # The paper's Phi_r and Phi_s (1 - MS-SSIM), with as many scales as fit (4 at 128 px).
     Metric("intended_distortion", label="1 - MS-SSIM on the intended region"),
     Metric("perception", label="1 - MS-SSIM, whole image (perception proxy)"),
     Metric("psnr", label="PSNR, whole image (dB)"),
@@ -110,5 +111,10 @@ def intent_images(ctx: PointContext) -> dict:
     out = {k: v if v else math.nan for k, v in values.items()}
     scorer = semantic_scorer(ctx)
     if scorer is not None:  # what every user shows, segmented, against the true map
-        out.update(scorer(torch.cat(shown_all), torch.cat(truth_all), torch.cat(labels_all)))
+        out.update(
+            scorer(
+                torch.cat(shown_all), torch.cat(truth_all), torch.cat(labels_all),
+                per_class=ctx.config.scoring.per_class_iou,
+            )  # fmt: skip
+        )
     return out

@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from semantic.metrics import PSNR_CAP_DB, ms_ssim, psnr, ssim
+from semantic.metrics import (
+    PSNR_CAP_DB,
+    ms_ssim,
+    ms_ssim_name,
+    ms_ssim_scales,
+    psnr,
+    ssim,
+)
 from semantic.restoration import fill_nearest, fill_zeros
 
 
@@ -29,6 +36,11 @@ def test_ssim_family_identity_and_monotonicity(size):
         same = metric(x, x)
         assert torch.allclose(same, torch.ones(3), atol=1e-4)
         assert torch.all(metric(small, x) > metric(large, x))
+
+
+def test_ms_ssim_names_the_scales_it_uses():
+    assert [ms_ssim_scales(s) for s in (16, 32, 64, 128, 176, 256)] == [1, 2, 3, 4, 5, 5]
+    assert [ms_ssim_name(s) for s in (32, 64, 128, 256)] == ["ms_ssim_2", "ms_ssim_3", "ms_ssim_4", "ms_ssim"]
 
 
 def test_fill_nearest_copies_the_closest_received_pixel():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from semantic.metrics import class_iou, frechet_distance, miou
+from semantic.metrics import class_iou, frechet_distance, image_class_iou, miou
 from semantic.pretrained import load_pretrained, save_model
 from semantic.scoring import SemanticScorer
 from semantic.segmentation import DualResolutionSegmenter, segment, segmenter_name
@@ -19,6 +19,11 @@ def test_iou_by_hand_with_absent_classes_and_void():
     assert torch.isnan(iou[3:]).all()
     assert float(miou(predicted, labels, 11, 11)[0]) == pytest.approx((1 + 0.5 + 2 / 3) / 3)
     assert float(miou(labels, labels, 11, 11)[0]) == 1.0
+    # per image: the second image has class 3 only (predicted as 4): IoU 0 for both, the rest absent
+    both = torch.cat([predicted, torch.full_like(predicted, 4)])
+    per_image = image_class_iou(both, torch.cat([labels, torch.full_like(labels, 3)]), 11, 11)
+    torch.testing.assert_close(per_image[0, :3], iou[:3])
+    assert per_image[1, 3] == 0 and per_image[1, 4] == 0 and torch.isnan(per_image[1, [0, 1, 2, 5]]).all()
 
 
 def test_a_training_step_lowers_the_loss_and_shapes_hold():

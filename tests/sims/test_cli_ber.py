@@ -138,7 +138,7 @@ def test_console_script_help():
         assert done.returncode == 0 and "usage: gscsim" in done.stdout
 
 
-def test_shipped_configs_validate():
+def test_shipped_configs_validate(study_data_dir):
     configs = sorted((Path(__file__).parents[2] / "sims" / "configs").glob("*.toml"))
     assert len(configs) >= 5
     for path in configs:

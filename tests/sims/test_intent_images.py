@@ -132,7 +132,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "sims" / "configs"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("intent_images*.toml")))
-def test_study_configs_validate(name):
+def test_study_configs_validate(name, study_data_dir):
     load_scenario(CONFIGS / name)
 
 

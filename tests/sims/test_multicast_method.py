@@ -42,9 +42,12 @@ def test_rows_compare_the_schemes(tmp_path):
     ("changes", "message"),
     [
         ({"eps_r": 0.005}, "floor"),
-        ({"intents": "ring"}, "intents"),
+        ({"intents": "star"}, "intents"),
         ({"draws": 0}, "draws"),
         ({"intents": [[1, 0], [0, 1]]}, "intents"),  # 2 rows for 3 and 6 users
+        ({"processor": "h100"}, "generation_model and processor go together"),
+        ({"generation_model": "lightweight-diffusion", "processor": "a100", "generation_ms": 3.0}, "not both"),
+        ({"generation_model": "dall-e", "processor": "a100"}, "not a Table IV model"),
     ],
 )
 def test_bad_multicast_scenarios(tmp_path, changes, message):
@@ -55,3 +58,59 @@ def test_bad_multicast_scenarios(tmp_path, changes, message):
 @pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("multicast_*.toml")))
 def test_reproduction_configs_validate(name):
     load_scenario(CONFIGS / name)
+
+
+@pytest.mark.parametrize(("eps", "latency_ms", "efficiency"), [((0.02850, 0.58705), 12.824, 6.0689), ((0.06781, 0.63050), 7.5635, 6.0154)])
+def test_the_papers_latency_and_eq_11_efficiency_at_k_10(tmp_path, eps, latency_ms, efficiency):
+    """Captions of Figs. 14-17: T* and lambda* at K = 10, P_T = 100 mW for both requirement settings
+    (1500 drops here: the standard errors are about 0.2% of T* and 0.3% of lambda*)."""
+    config = {
+        "output": str(tmp_path / "out"), "sweep": {"axes": {}},
+        "methods": {"proposed": {"kind": "multicast", "draws": 1500, "users": 10, "power_mw": 100.0,
+                                 "eps_r": eps[0], "eps_s": eps[1]}},
+    }  # fmt: skip
+    (row,) = run_sweep(scenario_from_dict(config), quiet=True, plot=False)
+    assert float(row["latency_ms"]) == pytest.approx(latency_ms, rel=0.015)
+    assert float(row["spectral_efficiency"]) == pytest.approx(efficiency, rel=0.015)
+    assert float(row["map_spectral_efficiency"]) > 0  # the map stream's own SE, kept beside eq. (11)
+
+
+def test_table3_config_prints_table_iii(tmp_path):
+    from sims.scenario import load_scenario as load
+
+    scenario = load(CONFIGS / "multicast_table3.toml")
+    rows = run_sweep(scenario, output=tmp_path / "t3", quiet=True, plot=False)
+    printed = {"1": (0.51698, 67762), "2": (0.58279, 76387), "3": (0.64859, 85012), "5": (0.7802, 102262),
+               "10": (1.10922, 145387), "15": (1.43823, 188512)}  # fmt: skip
+    for row in rows:
+        rate, bits = printed[row["users"]]
+        assert float(row["bits"]) == bits
+        # K = 15's printed r* is |b| / |X| (see MulticastProblem.compression)
+        assert round(float(row["average_rate"] if row["users"] != "15" else bits / 131072), 5) == rate
+
+
+def test_fig_9_iso_latency_trade_off(tmp_path):
+    """Section III-F: T_g 6 -> 8 ms is compensated by P_T 100 -> 200 mW at about 17 ms (K = 10)."""
+    config = {
+        "output": str(tmp_path / "out"), "sweep": {"axes": {"generation_ms": [6.0, 8.0], "power_mw": [100.0, 200.0]}},
+        "methods": {"proposed": {"kind": "multicast", "draws": 400, "users": 10}},
+    }  # fmt: skip
+    rows = run_sweep(scenario_from_dict(config), quiet=True, plot=False)
+    latency = {(r["generation_ms"], r["power_mw"]): float(r["latency_ms"]) for r in rows}
+    slow_gpu, strong_tx = latency[("6.0", "100.0")], latency[("8.0", "200.0")]
+    assert 16 < slow_gpu < 18 and 16 < strong_tx < 18 and abs(slow_gpu - strong_tx) < 0.5
+    assert latency[("8.0", "100.0")] > strong_tx + 1  # without the extra power, 2 ms more
+
+
+def test_generation_time_from_model_and_processor(tmp_path):
+    """T_g = N^F / P^F (Table IV): 2.87 TFLOP on an A100 is 9.2 ms, and the row's T* / T_g uses it."""
+    config = {
+        "output": str(tmp_path / "out"), "sweep": {"axes": {}},
+        "methods": {
+            "a100": {"kind": "multicast", "draws": 50, "generation_model": "lightweight-diffusion", "processor": "a100"},
+            "fixed": {"kind": "multicast", "draws": 50, "generation_ms": 2.87e12 / 312e12 * 1e3},
+        },
+    }  # fmt: skip
+    rows = {r["method"]: r for r in run_sweep(scenario_from_dict(config), quiet=True, plot=False)}
+    assert rows["a100"]["latency_ms"] == rows["fixed"]["latency_ms"]
+    assert float(rows["a100"]["latency_ratio"]) == pytest.approx(float(rows["a100"]["latency_ms"]) / 9.1987, rel=1e-4)

@@ -82,3 +82,46 @@ def test_train_segmenter_from_the_command_line(tmp_path, fake_camvid):
     assert 0 <= info["val"]["miou"] <= 1 and len(info["val"]["class_iou"]) == 11 and info["val"]["images"] == 4
     model = load_pretrained(str(out))
     assert type(model) is DualResolutionSegmenter and model.config.image_size == 16
+
+
+def test_ms_ssim_is_named_by_its_scale_count_and_per_class_iou_is_optional(tmp_path, fake_camvid, tiny_segmenter):
+    data = config(tmp_path, fake_camvid, tiny_segmenter)
+    data["scoring"]["per_class_iou"] = True
+    scenario = scenario_from_dict(data)
+    columns = scenario.columns()
+    # 32 px: 2 of MS-SSIM's 5 scales fit, and the column says so; no other scale count is in the table
+    assert "ms_ssim_2" in columns and not {"ms_ssim", "ms_ssim_3", "ms_ssim_4"} & set(columns)
+    rows = run_sweep(scenario, quiet=True, plot=False)
+    for row in rows:
+        assert 0 < float(row["ms_ssim_2"]) <= 1
+        # each class's IoU over the images where it appears; their pooled mean is bounded by miou's range
+        per_class = [float(row[f"iou_{c}"]) for c in ("sky", "road", "car") if row[f"iou_{c}"]]
+        assert per_class and all(0 <= v <= 1 for v in per_class)
+        assert 1 <= int(row["iou_sky_n"]) <= 4
+    plain = scenario_from_dict(config(tmp_path / "plain", fake_camvid, tiny_segmenter)).columns()
+    assert "iou_sky" not in plain and "ms_ssim_2" in plain
+    # a 64 px scenario has the 3-scale column instead
+    wide = scenario_from_dict(config(tmp_path / "wide", fake_camvid, tiny_segmenter, image_size=64)).columns()
+    assert "ms_ssim_3" in wide and "ms_ssim_2" not in wide
+
+
+def test_study_images_are_spread_over_the_split_unless_asked_for_the_first(tmp_path, tiny_segmenter):
+    from semantic.data import select_frames
+    from sims.methods.common import source_pairs
+    from sims.registry import PointContext
+
+    assert select_frames(10, 4, "first") == [0, 1, 2, 3]
+    assert select_frames(10, 4, "spread") == [0, 2, 5, 7] and select_frames(5, 5, "spread") == list(range(5))
+    with pytest.raises(ValueError, match="selection 'middle'"):
+        select_frames(10, 4, "middle")
+    root = write_fake_camvid(tmp_path / "camvid", n_val=8)
+    everything = load_camvid(root, "val", image_size=16)
+    for selection, expected in (("spread", [0, 2, 4, 6]), ("first", [0, 1, 2, 3])):
+        data = config(tmp_path, root, tiny_segmenter, image_size=16, selection=selection)
+        del data["methods"]["jpeg"]
+        scenario = scenario_from_dict(data)
+        assert scenario.config.source.selection == selection
+        ctx = PointContext(scenario.config, None, {}, {}, 0, torch.Generator(), "cpu")
+        images, _ = source_pairs(ctx)
+        assert torch.equal(images, everything[expected])
+    assert scenario_from_dict(config(tmp_path, root, tiny_segmenter)).config.source.selection == "spread"
