@@ -16,8 +16,9 @@ Per image (one user drop: power gains |h_k|^2 from the link budget, optional fad
 4. user k decodes the map, synthesises the image from it with the SDM
    (:func:`semantic.receivers.sdm.synthesize`) and composes
    Y_k = M_I * (its decoded classes) + M_N * synthesis (:func:`semantic.intents.compose`),
-   with the masks of its *decoded* map, inside the class stream's box (a class whose
-   stream was lost is synthesised; a user who lost the map shows the unconditional synthesis);
+   where M_I is the outlines its delivered class streams carry (a class whose stream was
+   lost is synthesised; a user who lost the map shows the unconditional synthesis, with
+   its delivered classes on top);
 5. the latency measured on the air, T_k = max(T_g + air_k0, max_l air_kl), next to
    the optimiser's prediction.
 
@@ -339,40 +340,36 @@ class IntentPipeline:
             bits += d.frame_bits
             air[users, col] = d.airtime_s
             planned = self._planned(problem, problem.class_pixels * rate, power, gains[users])
-            pixels = self._decode_once(d.received, streams.decode_class_region)
+            classes = self._decode_once(d.received, streams.decode_class_stream)
             for i, (u, s) in enumerate(zip(users, d.received)):
                 if s is not None:
-                    top, left, h, w = s.region
-                    box = torch.zeros(self.H, self.W, dtype=torch.bool)
-                    box[top : top + h, left : left + w] = True
-                    decoded[(int(u), col)] = (pixels[i], box)
+                    decoded[(int(u), col)] = classes[i]
                     gaps[u].append(("class", d.airtime_s[i] / planned[i]))
         predicted = alloc.user_latency_s
         out = []
         for k in range(K):
             wanted = [int(c) for c in np.flatnonzero(self.intents[k])]
             lost = int(maps[k] is None) + sum((k, c) not in decoded for c in wanted)
-            y = synth[k]
-            if maps[k] is not None:
-                y = self._compose(maps[k], [(self.class_ids[c], *decoded[(k, c)]) for c in wanted if (k, c) in decoded], y)
+            # Delivered classes are shown even when the map was lost (over the unconditional synthesis).
+            y = self._compose([decoded[(k, c)] for c in wanted if (k, c) in decoded], synth[k])
             measured = max(self.generation_s + float(delivery.airtime_s[k]), float(air[k].max(initial=0.0)))
             out.append(UserOutcome(y, measured, float(predicted[k]), 1 + len(wanted), lost, maps[k], synth[k], gaps[k]))
         return out, bits
 
     @staticmethod
-    def _compose(decoded_map: torch.Tensor, classes: list, synthesis: torch.Tensor) -> torch.Tensor:
+    def _compose(classes: list, synthesis: torch.Tensor) -> torch.Tensor:
         """Y = M_I * (decoded class pixels) + M_N * synthesis, float32 (3, H, W).
 
-        M_I is where the *decoded* map shows one of the user's delivered classes inside that
-        class stream's box (map pixels of the class outside its box are map errors: they keep
-        the synthesis). ``classes``: [(CamVid id, pixels (3, H, W), box bool (H, W))].
+        M_I is the union of the user's delivered class streams' own outlines
+        (:func:`semantic.codecs.streams.decode_class_stream`): the class streams place
+        themselves, the map only conditions the synthesis. ``classes``: [(pixels (3, H, W),
+        where bool (H, W))].
         """
-        intended = torch.zeros(decoded_map.shape, dtype=torch.bool)
+        intended = torch.zeros(synthesis.shape[-2:], dtype=torch.bool)
         reconstructed = torch.zeros_like(synthesis)
-        for cls, pixels, box in classes:
-            region = (decoded_map == cls) & box
-            reconstructed = torch.where(region, pixels, reconstructed)
-            intended |= region
+        for pixels, where in classes:
+            reconstructed = torch.where(where, pixels, reconstructed)
+            intended |= where
         return compose(reconstructed[None, None], synthesis[None], intended[None, None])[0, 0]
 
     def intended_region(self, labels: torch.Tensor) -> torch.Tensor:

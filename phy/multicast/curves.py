@@ -100,16 +100,16 @@ def min_rate(curve: RateCurve, eps: float, r_max: float = 64.0) -> float:
 
 
 def fit_exp_curve(rates, values) -> ExpCurve:
-    """Least-squares fit of ``a exp(-b r) + c`` to measured (rate, value) pairs."""
+    """Least-squares fit of ``a exp(-b r) + c`` (a, b > 0, floor c >= 0) to measured (rate, value) pairs."""
     from scipy.optimize import curve_fit
 
     r = np.asarray(rates, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if r.shape != v.shape or r.ndim != 1 or r.size < 3:
         raise ValueError(f"fit_exp_curve needs >= 3 matching 1-D points; got rates {r.shape}, values {v.shape}")
-    c0 = float(v.min()) * 0.9
+    c0 = max(float(v.min()) * 0.9, 0.0)
     a0 = max(float(v.max() - c0), 1e-6)
     (a, b, c), _ = curve_fit(
-        lambda x, a, b, c: a * np.exp(-b * x) + c, r, v, p0=(a0, 1.0, c0), bounds=([1e-12, 1e-9, -np.inf], np.inf)
+        lambda x, a, b, c: a * np.exp(-b * x) + c, r, v, p0=(a0, 1.0, c0), bounds=([1e-12, 1e-9, 0.0], np.inf)
     )
     return ExpCurve(float(a), float(b), float(c))

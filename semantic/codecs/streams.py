@@ -8,7 +8,9 @@
   JPEG's 16 x 16 macroblocks, with the pixels outside the class filled with the
   class's mean colour (a flat fill costs almost no bits), plus
   :data:`REGION_BITS` of side information for the box: at 128 x 128 a whole-frame
-  JPEG spends ~2 kbit on empty blocks alone, more than a class's budget;
+  JPEG spends ~2 kbit on empty blocks alone, more than a class's budget; by
+  default the class's outline rides along, losslessly (``jpeg+mask``), so the
+  stream alone says which pixels are the class;
 - the map stream: lossless (run-length or PNG, fixed cost) or JPEG at the
   highest quality within ``rate_bpp * image_pixels``.
 
@@ -26,6 +28,7 @@ import torch
 from . import jpeg, labelmap
 
 __all__ = [
+    "MASK_LENGTH_BITS",
     "REGION_BITS",
     "CodedStream",
     "class_region",
@@ -34,6 +37,7 @@ __all__ = [
     "code_map",
     "decode_class_image",
     "decode_class_region",
+    "decode_class_stream",
     "decode_map",
 ]
 
@@ -93,8 +97,17 @@ def class_region(mask: torch.Tensor) -> tuple[int, int, int, int]:
     return (top, left, bottom - top, right - left)
 
 
-def code_class_region(image: torch.Tensor, mask: torch.Tensor, rate_bpp: float, class_pixels: float) -> CodedStream:
+def code_class_region(
+    image: torch.Tensor, mask: torch.Tensor, rate_bpp: float, class_pixels: float, with_mask: bool = True
+) -> CodedStream:
     """Class l of ``image`` (3, H, W) in [-1, 1], bool ``mask`` (H, W) = M_l, as JPEG of its box.
+
+    ``with_mask`` (codec ``jpeg+mask``): the stream carries the class's outline too, the
+    box's mask run-length coded losslessly (:func:`.labelmap.rle_encode`, 2 ids) behind a
+    :data:`MASK_LENGTH_BITS` length field and before the JPEG scan data, so that a receiver
+    places the class from the stream alone, as X_l = M_l * X of the paper carries its own
+    support. The mask's bits count in the budget. Without it (codec ``jpeg``) the receiver
+    needs the map to know which pixels of the box are the class.
 
     The payload plus :data:`REGION_BITS` fit ``rate_bpp * class_pixels`` when any quality does.
     """
@@ -103,22 +116,57 @@ def code_class_region(image: torch.Tensor, mask: torch.Tensor, rate_bpp: float, 
         raise ValueError(f"mask must be (H, W) = {shape}; got {tuple(mask.shape)}")
     region = class_region(mask)
     top, left, h, w = region
+    codec = "jpeg+mask" if with_mask else "jpeg"
     if h == 0:
-        return CodedStream("jpeg", b"", 0, 0, shape, region)
+        return CodedStream(codec, np.zeros(0, dtype=np.uint8) if with_mask else b"", 0, 0, shape, region)
     crop, inside = image[:, top : top + h, left : left + w], mask[top : top + h, left : left + w]
     mean = crop[:, inside].mean(dim=1)
     filled = torch.where(inside, crop, mean[:, None, None])
-    data, q = _best_quality(lambda q: jpeg.payload(filled, q), rate_bpp * class_pixels - REGION_BITS)
-    return CodedStream("jpeg", data, len(data) * 8, q, shape, region)
+    outline = _outline_bits(inside) if with_mask else np.zeros(0, dtype=np.uint8)
+    budget = rate_bpp * class_pixels - REGION_BITS - outline.size
+    data, q = _best_quality(lambda q: jpeg.payload(filled, q), budget)
+    if not with_mask:
+        return CodedStream("jpeg", data, len(data) * 8, q, shape, region)
+    payload = np.concatenate([outline, np.unpackbits(np.frombuffer(data, dtype=np.uint8))])
+    return CodedStream(codec, payload, int(payload.size), q, shape, region)
+
+
+#: Width of the length field in front of a ``jpeg+mask`` stream's outline bits.
+MASK_LENGTH_BITS = 20
+
+
+def _outline_bits(inside: torch.Tensor) -> np.ndarray:
+    """uint8 bits: the outline's length (:data:`MASK_LENGTH_BITS`) then the box mask's run-length code."""
+    code = labelmap.rle_encode(inside.long(), 2)
+    if code.size >= 2**MASK_LENGTH_BITS:
+        raise ValueError(f"class outline of {code.size} bits does not fit the {MASK_LENGTH_BITS}-bit length field")
+    length = np.array([(code.size >> i) & 1 for i in reversed(range(MASK_LENGTH_BITS))], dtype=np.uint8)
+    return np.concatenate([length, code])
+
+
+def decode_class_stream(stream: CodedStream) -> tuple[torch.Tensor, torch.Tensor]:
+    """(float32 (3, H, W) the decoded box in place, mid-grey (0) elsewhere; bool (H, W) the class's
+    pixels as the stream defines them: its own outline (``jpeg+mask``) or the whole box (``jpeg``))."""
+    out = torch.zeros(3, *stream.shape)
+    where = torch.zeros(stream.shape, dtype=torch.bool)
+    top, left, h, w = stream.region
+    if not h:
+        return out, where
+    if stream.codec == "jpeg+mask":
+        bits = np.asarray(stream.payload, dtype=np.uint8)
+        n = int("".join(map(str, bits[:MASK_LENGTH_BITS])), 2)
+        inside = labelmap.rle_decode(bits[MASK_LENGTH_BITS : MASK_LENGTH_BITS + n], 2, h, w).bool()
+        data = np.packbits(bits[MASK_LENGTH_BITS + n :]).tobytes()
+    else:
+        inside, data = torch.ones(h, w, dtype=torch.bool), stream.payload
+    out[:, top : top + h, left : left + w] = jpeg.decode(data, stream.quality, h, w)
+    where[top : top + h, left : left + w] = inside
+    return out, where
 
 
 def decode_class_region(stream: CodedStream) -> torch.Tensor:
-    """float32 (3, H, W): the decoded box in place, mid-grey (0) elsewhere."""
-    out = torch.zeros(3, *stream.shape)
-    top, left, h, w = stream.region
-    if h:
-        out[:, top : top + h, left : left + w] = jpeg.decode(stream.payload, stream.quality, h, w)
-    return out
+    """float32 (3, H, W): the decoded box in place, mid-grey (0) elsewhere (:func:`decode_class_stream`)."""
+    return decode_class_stream(stream)[0]
 
 
 def code_map(labels: torch.Tensor, num_ids: int, codec: str = "rle", rate_bpp: float | None = None) -> CodedStream:

@@ -46,6 +46,8 @@ METRICS = [
     # The paper's Phi_r and Phi_s (1 - MS-SSIM), with as many scales as fit (4 at 128 px).
     Metric("intended_distortion", label="1 - MS-SSIM on the intended region"),
     Metric("perception", label="1 - MS-SSIM, whole image (perception proxy)"),
+    Metric("distortion_met", label="share of users whose intended_distortion <= eps_r (the planned requirement)"),
+    Metric("perception_met", label="share of users whose synthesis meets eps_s (1 - MS-SSIM to the real image)"),
     Metric("psnr", label="PSNR, whole image (dB)"),
     Metric("map_gap", label="map stream: measured / planned air time"),
     Metric("class_gap", label="class streams: measured / planned air time"),
@@ -78,6 +80,7 @@ def intent_images(ctx: PointContext) -> dict:
     seed = int(torch.randint(0, 2**62, (1,), generator=ctx.generator))
     gains = channel_gains(pipeline.budget, (len(images), opts.users), np.random.default_rng(seed), opts.fading)
     values: dict[str, list[float]] = {m.name: [] for m in METRICS if not m.optional}
+    eps_r, eps_s = pipeline.requirements()
     shown_all, truth_all, labels_all = [], [], []
     for n in range(len(images)):
         users, bits = pipeline.run(images[n], labels[n], gains[n], ctx.generator)
@@ -99,9 +102,12 @@ def intent_images(ctx: PointContext) -> dict:
             if region[k].any():  # a user whose classes are absent from this image has no intended region
                 values["intended_psnr"].append(float(intended_psnr[k]))
                 values["intended_distortion"].append(float(distortion[k]))
+                values["distortion_met"].append(float(distortion[k] <= eps_r))
             if u.decoded_map is not None:
                 values["map_accuracy"].append(float((u.decoded_map == labels[n]).float().mean()))
         values["perception"] += (1 - ms_ssim(shown, truth)).tolist()
+        synthesis = torch.stack([u.synthesis if u.synthesis is not None else u.image for u in users])
+        values["perception_met"] += ((1 - ms_ssim(synthesis, truth)) <= eps_s).float().tolist()
         values["psnr"] += psnr(shown, truth).tolist()
         values["source_rate"].append(bits / pipeline.pixels)
         shown_all.append(shown)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from semantic.codecs import streams
+from semantic.codecs import labelmap, streams
 
 
 def scene(seed=0, S=32):
@@ -80,3 +80,23 @@ def test_region_stream_budget_side_bits_and_placement():
     assert streams.decode_class_region(empty).abs().max() == 0
     with pytest.raises(ValueError, match="mask"):
         streams.code_class_region(image, mask[:32], 1.0, 409.6)
+
+
+def test_class_stream_carries_its_own_outline_within_the_budget():
+    image, lab = scene(4, S=64)
+    mask = lab == int(lab[20, 20])
+    with_outline = streams.code_class_region(image, mask, 6.0, class_pixels=409.6)
+    pixels, where = streams.decode_class_stream(with_outline)
+    assert with_outline.codec == "jpeg+mask" and torch.equal(where, mask)  # lossless outline
+    assert with_outline.source_bits <= 6.0 * 409.6  # outline, length field and JPEG share the budget
+    plain = streams.code_class_region(image, mask, 6.0, class_pixels=409.6, with_mask=False)
+    plain_pixels, box = streams.decode_class_stream(plain)
+    assert plain.codec == "jpeg" and box.sum() == plain.region[2] * plain.region[3] and box[mask].all()
+    # the outline's bits come out of the JPEG's share: never a finer picture than without it
+    assert plain.quality >= with_outline.quality
+    top, left, h, w = with_outline.region
+    outline = labelmap.rle_encode(mask[top : top + h, left : left + w].long(), 2).size
+    assert with_outline.bits % 8 == (streams.MASK_LENGTH_BITS + outline) % 8  # the rest is whole JPEG bytes
+    assert with_outline.bits >= streams.MASK_LENGTH_BITS + outline
+    empty = streams.code_class_region(image, torch.zeros(64, 64, dtype=torch.bool), 1.0, 409.6)
+    assert empty.bits == 0 and not streams.decode_class_stream(empty)[1].any()

@@ -1,5 +1,6 @@
 """`gscsim methods`, `gscsim report` and `gscsim bench`: everything from the command line."""
 
+import numpy as np
 import pytest
 
 from sims.cli import main
@@ -58,3 +59,14 @@ def test_report_runs_a_report_with_its_arguments(tmp_path, capsys):
 def test_bench_runs_a_benchmark(capsys):
     assert main(["bench", "latency_opt", "--users", "10", "--repeats", "1", "--scaling-users", "10"]) == 0
     assert "gscsim bench latency_opt" in capsys.readouterr().out
+
+
+def test_power_for_target_three_readings():
+    """The paper's savings read the crossing rounded down to the grid (Section III-D: 80 vs 180 mW -> 55.6%)."""
+    from sims.reports.multicast_headlines import power_for_target
+
+    power = np.array([60.0, 70.0, 80.0, 90.0, 100.0])
+    latency = np.array([15.0, 14.0, 13.4, 12.6, 12.0])  # crosses 13 ms half-way between 80 and 90 mW
+    assert power_for_target(power, latency, 13.0) == (90.0, 85.0, 80.0)
+    assert power_for_target(power, latency, 16.0) == (60.0, 60.0, 60.0)
+    assert all(np.isnan(power_for_target(power, latency, 11.0)))

@@ -114,3 +114,21 @@ def test_generation_time_from_model_and_processor(tmp_path):
     rows = {r["method"]: r for r in run_sweep(scenario_from_dict(config), quiet=True, plot=False)}
     assert rows["a100"]["latency_ms"] == rows["fixed"]["latency_ms"]
     assert float(rows["a100"]["latency_ratio"]) == pytest.approx(float(rows["a100"]["latency_ms"]) / 9.1987, rel=1e-4)
+
+
+def test_fig_13_orderings_at_the_papers_size(tmp_path):
+    """Section III-H at K = 10, 100 mW: (b) beats (a) on latency and SE; against (c), (b) has the higher SE
+    and a slightly higher latency."""
+    from sims.scenario import load_scenario as load
+
+    scenario = load(CONFIGS / "multicast_overlap.toml")
+    data = scenario.config.model_dump(mode="json") | {"sweep": {"axes": {"power_mw": [100.0]}}}
+    for name in ("case_a", "case_b", "case_c"):
+        data["methods"][name]["draws"] = 300
+    del data["methods"]["ngm"]
+    rows = {r["method"]: r for r in run_sweep(scenario_from_dict(data), output=tmp_path / "o", quiet=True, plot=False)}
+    latency = {m: float(r["latency_ms"]) for m, r in rows.items()}
+    efficiency = {m: float(r["spectral_efficiency"]) for m, r in rows.items()}
+    assert latency["case_b"] < latency["case_a"] and efficiency["case_b"] > efficiency["case_a"]
+    assert efficiency["case_b"] > efficiency["case_c"] and 0 < latency["case_b"] - latency["case_c"] < 0.05 * latency["case_c"]
+    assert [round(float(rows[m]["average_rate"]), 5) for m in ("case_a", "case_b", "case_c")] == [1.76726, 1.10922, 1.10922]
