@@ -10,6 +10,7 @@ measured / predicted latency. ``--figures DIR`` writes the paper's set: Figs. 14
 SDM and by the SPADE GAN).
 
 Run: ``GSCSIM_DATA_DIR=../shared/data/camvid gscsim report intent_figure --figures docs/figures``
+(files ``fig14.png`` .. ``fig18.png``; the shipped copies are renamed ``intent_fig14..18.png``)
 (requirements are the paper's settings translated to the measured curves).
 """
 
