@@ -189,7 +189,9 @@ def plot_results(
     columns = list(rows[0])
     axes = list(scenario.axis_names if scenario is not None else (axes or []))
     known = discover_metrics(columns)
-    metrics = metrics or list(known)
+    # By default, only metrics some row has a value for (optional metrics, e.g. mIoU without
+    # label maps, leave their columns empty).
+    metrics = metrics or [m for m in known if any(r.get(m, "") != "" for r in rows)]
     for m in metrics:
         if m not in known:
             raise ValueError(f"metric {m!r} is not in the table (it has: {', '.join(known)})")

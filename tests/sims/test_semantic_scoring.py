@@ -125,3 +125,12 @@ def test_study_images_are_spread_over_the_split_unless_asked_for_the_first(tmp_p
         images, _ = source_pairs(ctx)
         assert torch.equal(images, everything[expected])
     assert scenario_from_dict(config(tmp_path, root, tiny_segmenter)).config.source.selection == "spread"
+
+
+def test_metrics_without_values_get_no_plot(tmp_path, fake_camvid):
+    data = config(tmp_path, fake_camvid, "none")
+    del data["methods"]["jpeg"]
+    run_sweep(scenario_from_dict(data), quiet=True)
+    plots = {p.name for p in (tmp_path / "out").glob("plot_*.png")}
+    assert "plot_psnr.png" in plots and "plot_ms_ssim_2.png" in plots
+    assert not {"plot_miou.png", "plot_fd_seg.png"} & plots  # empty columns: nothing to draw
