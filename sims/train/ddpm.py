@@ -15,7 +15,6 @@ Output folder: ``model/`` (``unet/`` safetensors + config, ``scheduler/``),
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from semantic.pretrained import count_parameters, save_diffusion
 
 from ..results import write_json
 from .data import random_crops, training_images
+from .progress import load_progress, save_progress
 
 __all__ = ["DdpmTrainConfig", "build_unet", "train_ddpm"]
 
@@ -112,15 +112,12 @@ def train_ddpm(config: DdpmTrainConfig, resume: bool = False, quiet: bool = Fals
     start_step, losses, elapsed = 0, [], 0.0
 
     ckpt = out / "checkpoint"
-    if resume and (ckpt / "state.pt").exists():
-        state = torch.load(ckpt / "state.pt", map_location=device, weights_only=True)
+    progress = load_progress(ckpt, device, data_g, noise_g) if resume else None
+    if progress is not None:
+        start_step, elapsed, losses, state = progress
         unet.load_state_dict(UNet2DModel.from_pretrained(ckpt / "unet", low_cpu_mem_usage=False).state_dict())
         optimizer.load_state_dict(state["optimizer"])
         ema.load_state_dict(state["ema"])
-        data_g.set_state(state["data_rng"])
-        noise_g.set_state(state["noise_rng"].to(noise_g.get_state().device))
-        start_step, elapsed = int(state["step"]), float(state["elapsed"])
-        losses = json.loads((ckpt / "losses.json").read_text())
 
     images = training_images(config.data_dir, config.image_size, config.scales)
     unet.train()
@@ -146,14 +143,9 @@ def train_ddpm(config: DdpmTrainConfig, resume: bool = False, quiet: bool = Fals
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             elapsed += time.perf_counter() - tick
             tick = time.perf_counter()
-            ckpt.mkdir(exist_ok=True)
             unet.save_pretrained(ckpt / "unet", safe_serialization=True)
-            torch.save(
-                {"optimizer": optimizer.state_dict(), "ema": ema.state_dict(), "step": step + 1,
-                 "elapsed": elapsed, "data_rng": data_g.get_state(), "noise_rng": noise_g.get_state().cpu()},
-                ckpt / "state.pt",
-            )  # fmt: skip
-            (ckpt / "losses.json").write_text(json.dumps(losses))
+            save_progress(ckpt, step + 1, elapsed, losses, data_g, noise_g,
+                          optimizer=optimizer.state_dict(), ema=ema.state_dict())  # fmt: skip
     bar.close()
 
     final = copy.deepcopy(unet)

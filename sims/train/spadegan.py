@@ -19,7 +19,6 @@ real image rows of CamVid val).
 from __future__ import annotations
 
 import copy
-import json
 import time
 from pathlib import Path
 
@@ -48,6 +47,7 @@ from semantic.receivers.spadegan import (
 
 from .data import random_pair_crops, training_pairs
 from .ddpm import save_image_grid
+from .progress import load_progress, save_progress
 
 __all__ = ["SpadeGanTrainConfig", "train_spadegan"]
 
@@ -116,16 +116,13 @@ def train_spadegan(config: SpadeGanTrainConfig, resume: bool = False, quiet: boo
     start_step, losses, elapsed = 0, [], 0.0
 
     ckpt = out / "checkpoint"
-    if resume and (ckpt / "state.pt").exists():
+    progress = load_progress(ckpt, device, data_g, noise_g) if resume else None
+    if progress is not None:
+        start_step, elapsed, losses, state = progress
         for name, net in (("generator", gen), ("ema", ema), ("discriminator", disc)):
             net.load_state_dict(load_file(ckpt / f"{name}.safetensors", device=device))
-        state = torch.load(ckpt / "state.pt", map_location=device, weights_only=True)
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
-        data_g.set_state(state["data_rng"])
-        noise_g.set_state(state["noise_rng"].to(noise_g.get_state().device))
-        start_step, elapsed = int(state["step"]), float(state["elapsed"])
-        losses = json.loads((ckpt / "losses.json").read_text())
 
     pairs = training_pairs(config.data_dir, config.image_size, config.scales)
     gen.train()
@@ -167,12 +164,8 @@ def train_spadegan(config: SpadeGanTrainConfig, resume: bool = False, quiet: boo
             ckpt.mkdir(exist_ok=True)
             for name, net in (("generator", gen), ("ema", ema), ("discriminator", disc)):
                 save_file({k: v.contiguous() for k, v in net.state_dict().items()}, ckpt / f"{name}.safetensors")
-            torch.save(
-                {"opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "step": step + 1, "elapsed": elapsed,
-                 "data_rng": data_g.get_state(), "noise_rng": noise_g.get_state().cpu()},
-                ckpt / "state.pt",
-            )  # fmt: skip
-            (ckpt / "losses.json").write_text(json.dumps(losses))
+            save_progress(ckpt, step + 1, elapsed, losses, data_g, noise_g,
+                          opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict())  # fmt: skip
     bar.close()
 
     info = {
