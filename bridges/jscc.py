@@ -7,11 +7,17 @@ rest of the link does; with ``pilot_symbols`` P >= 1 (the DeepJSCC-OFDM
 setting), P known OFDM symbols lead the slot, the receiver estimates each
 subcarrier's channel by least squares from them and equalises the data with
 that estimate (ZF). Differentiable end to end, so encoders train through it.
+:meth:`SymbolLink.raw` returns the received grid before any equalisation, for
+DeepJSCC-OFDM-I / -E (:class:`semantic.jscc.DeepJSCCOFDM`).
+
+:func:`replay` puts other symbols through a reception that already happened:
+the same subcarriers, channel coefficients and noise samples. The N/M studies
+use it so that DeepJSCC-OFDM gets exactly what the analog image methods got.
 """
 
 from __future__ import annotations
 
-import cmath
+from dataclasses import dataclass
 
 import torch
 from pydantic import ValidationError
@@ -19,10 +25,47 @@ from pydantic import ValidationError
 from phy import CodeConfig, LinkConfig, OFDMALink
 from phy.config import format_validation_error
 from phy.link import Reception
+from semantic.jscc import PILOT
 
-__all__ = ["SymbolLink"]
+__all__ = ["RawGrid", "SymbolLink", "replay"]
 
-PILOT = cmath.exp(1j * cmath.pi / 4)  # a unit-power QPSK point
+
+@dataclass
+class RawGrid:
+    """What K users received before equalisation (B batch, K users, S data and P pilot OFDM
+    symbols, N subcarriers)."""
+
+    y: torch.Tensor  #: complex64 (B, K, S, N) received data h x + n
+    pilots: torch.Tensor  #: complex64 (B, K, P, N) received pilots h p + n
+    no: torch.Tensor  #: float32 (B, K) noise variance per resource element
+
+
+def replay(
+    reception: Reception, symbols: torch.Tensor, pilot_symbols: int, generator: torch.Generator
+) -> RawGrid:
+    """``symbols`` through the very reception ``reception`` recorded, plus pilots.
+
+    Data: y = h s + n with the recorded channel h and noise n = y_rec - h x_rec on each entry
+    (the same subcarriers, fading and noise samples). Pilots: P extra OFDM symbols of
+    :data:`~semantic.jscc.PILOT` on the same subcarriers, seeing the channel of the slot's first
+    OFDM symbol (exact for block fading and AWGN; with Doppler, the pilot sits next to it) and
+    fresh noise of the same variance from ``generator``.
+
+    :param symbols: complex (B, K, S, N), the shape of ``reception.symbols``.
+    """
+    if symbols.shape != reception.symbols.shape:
+        raise ValueError(f"symbols has shape {tuple(symbols.shape)}; the reception carried {tuple(reception.symbols.shape)}")
+    h = reception.channel
+    noise = reception.y - h * reception.symbols
+    y = h * symbols.to(h.dtype) + noise
+    B, K, _, N = symbols.shape
+    shape = (B, K, pilot_symbols, N)
+    std = (reception.no / 2).sqrt()
+    pilot_noise = torch.complex(
+        torch.randn(shape, generator=generator, device=h.device), torch.randn(shape, generator=generator, device=h.device)
+    ) * std
+    pilots = h[:, :, :1] * PILOT + pilot_noise
+    return RawGrid(y, pilots, reception.no.reshape(B, K).expand(B, K).clone())
 
 
 class SymbolLink:
@@ -75,3 +118,12 @@ class SymbolLink:
         x_hat = rx.y[:, :, P:] / h_hat
         no_eff = (rx.no / h_hat.abs().square()).expand(B, K, S, N)
         return x_hat.reshape(B, K, k), no_eff.reshape(B, K, k), rx
+
+    def raw(self, symbols: torch.Tensor, snr_db: torch.Tensor | float, generator: torch.Generator) -> RawGrid:
+        """complex (B, K, k) -> the received grid before equalisation (data and pilots)."""
+        B, K, k = symbols.shape
+        P, S, N = self.pilot_symbols, self.data_symbols, self.subcarriers
+        grid = symbols.reshape(B, K, S, N)
+        pilots = torch.full((B, K, P, N), PILOT, dtype=grid.dtype, device=grid.device)
+        rx = self.link.send_symbols(torch.cat([pilots, grid], dim=2), snr_db, generator)
+        return RawGrid(rx.y[:, :, P:], rx.y[:, :, :P], rx.no.reshape(B, K).expand(B, K).clone())

@@ -12,6 +12,11 @@ in advance, see :mod:`semantic.codecs.jpeg`).
 At the receiver a failed CRC means the image is lost: it is shown as a blank
 (mid-grey) image, never repaired. If not even quality 1 fits, nothing is sent
 and the image is lost as well (``fits`` is False).
+
+:func:`mcs_link` gives the link of one MCS of :data:`bridges.streams.MCS_TABLE`
+at a channel-use budget (its modulation and code rate, one codeword filling
+the slot): link adaptation picks the MCS for the SNR
+(:func:`bridges.streams.choose_mcs`).
 """
 
 from __future__ import annotations
@@ -22,13 +27,27 @@ import numpy as np
 import torch
 from pydantic import ValidationError
 
-from phy import LinkConfig, OFDMALink
+from phy import CodeConfig, LinkConfig, OFDMALink
 from phy.config import format_validation_error
 from semantic.codecs import jpeg
 
 from .framing import IMAGE_FRAME, Framer, bytes_to_bits
+from .streams import Mcs
 
-__all__ = ["SeparationLink", "SeparationResult"]
+__all__ = ["SeparationLink", "SeparationResult", "mcs_link"]
+
+
+def mcs_link(link: LinkConfig, channel_uses: int, mcs: Mcs) -> LinkConfig:
+    """``link`` with the modulation and code rate of ``mcs``: one 5G LDPC codeword of
+    n = channel_uses Q_m coded bits and k = round(n k_mcs / n_mcs) information bits per image."""
+    n = channel_uses * mcs.bits_per_symbol
+    data = link.model_dump()
+    data["modulation"] = mcs.modulation
+    data["code"] = CodeConfig(**{**link.code.model_dump(), "k": round(n * mcs.k / mcs.n), "n": n}).model_dump()
+    try:
+        return LinkConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(format_validation_error(exc, "link")) from None
 
 
 @dataclass

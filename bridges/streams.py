@@ -33,7 +33,7 @@ from semantic.codecs.streams import CodedStream
 
 from .framing import REGION_FRAME, STREAM_FRAME, FrameFormat, Framer, bytes_to_bits
 
-__all__ = ["MCS_TABLE", "Mcs", "StreamDelivery", "StreamLink", "frame_bits", "frame_format"]
+__all__ = ["MCS_TABLE", "Mcs", "StreamDelivery", "StreamLink", "choose_mcs", "frame_bits", "frame_format"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,15 @@ MCS_TABLE = tuple(
         ("256qam", 1152), ("256qam", 1344),
     ]
 )  # fmt: skip
+
+
+def choose_mcs(snr_db, backoff_db: float = 3.0) -> np.ndarray:
+    """int MCS indices into :data:`MCS_TABLE`, shape of ``snr_db``: the highest efficiency at most
+    log2(1 + SNR / backoff) (index 0 when even the lowest falls short)."""
+    snr_db = np.asarray(snr_db, dtype=np.float64)
+    target = np.log2(1 + 10 ** ((snr_db - backoff_db) / 10))
+    effs = np.array([m.efficiency for m in MCS_TABLE])
+    return np.maximum(np.searchsorted(effs, target, side="right") - 1, 0)
 
 
 def frame_format(stream: CodedStream) -> FrameFormat:
@@ -140,9 +149,7 @@ class StreamLink:
         snr_db = np.atleast_1d(np.asarray(snr_db, dtype=np.float64))
         if self.policy == "worst":
             snr_db = np.full_like(snr_db, snr_db.min())
-        target = np.log2(1 + 10 ** ((snr_db - self.backoff_db) / 10))
-        effs = np.array([m.efficiency for m in MCS_TABLE])
-        return np.maximum(np.searchsorted(effs, target, side="right") - 1, 0)
+        return choose_mcs(snr_db, self.backoff_db)
 
     def _link(self, index: int, users: int) -> OFDMALink:
         key = (index, users)

@@ -1,9 +1,18 @@
-"""The `deepjscc` method: DeepJSCC and DeepJSCC-OFDM at matched bandwidth.
+"""The `deepjscc` methods: DeepJSCC and DeepJSCC-OFDM.
 
-Axes ``snr_db`` and ``bandwidth_ratio`` (channel uses per source value, k/n):
-every method at a point spends the same resource elements per image
-(DeepJSCC-OFDM adds one pilot OFDM symbol). With the same grid, DeepJSCC and
-the analog image methods see the same channel and noise draws.
+- ``deepjscc``, at matched bandwidth. Axes ``snr_db`` and ``bandwidth_ratio``
+  (channel uses per source value, k/n): every method at a point spends the same
+  resource elements per image (the OFDM variants add one pilot OFDM symbol).
+  With the same grid, DeepJSCC and the analog image methods see the same
+  channel and noise draws.
+- ``deepjscc_nm``, under the subcarrier loss of the N/M studies: a DeepJSCC-OFDM
+  model whose k symbols fill the image's S x M grid (k = 3 H W / 2, bandwidth
+  ratio 1/2) gets exactly the reception the analog image methods got at the point
+  (same allocation, the same N of M entries per symbol, the same channel
+  coefficients and noise samples: :func:`bridges.jscc.replay`), plus one pilot OFDM
+  symbol on the user's N subcarriers. The other M - N entries are zeros and the
+  decoder is told which (it was trained with such erasures: ``gscsim train jscc
+  --erasure-nm``).
 """
 
 from __future__ import annotations
@@ -14,19 +23,24 @@ from typing import Literal
 import torch
 from pydantic import Field
 
-from bridges.jscc import SymbolLink
-from semantic.jscc import DeepJSCC, jscc_name, load_jscc
+from bridges.jscc import SymbolLink, replay
+from semantic.jscc import DeepJSCCOFDM, jscc_name, load_jscc
 
 from ..registry import PointContext
 from .common import (
     MatchedBandwidthOptions,
+    TransmissionOptions,
     check_matched_point,
+    image_metrics,
+    received_at_point,
+    receiver_generator,
     register_image_method,
     score,
     user_images,
+    validate_transmission,
 )
 
-__all__ = ["MATCHED_VARIANT", "JsccOptions"]
+__all__ = ["MATCHED_VARIANT", "JsccOptions", "JsccSubcarrierOptions"]
 
 #: Channel kind -> the shipped DeepJSCC trained on it (``variant = "matched"``).
 MATCHED_VARIANT = {"awgn": "awgn", "rayleigh_block": "rayleigh", "rayleigh_iid": "rayleigh", "tdl": "ofdm"}
@@ -35,8 +49,10 @@ MATCHED_VARIANT = {"awgn": "awgn", "rayleigh_block": "rayleigh", "rayleigh_iid":
 class JsccOptions(MatchedBandwidthOptions):
     """Which DeepJSCC model decodes."""
 
-    variant: Literal["matched", "awgn", "rayleigh", "ofdm"] = Field(
-        "matched", description="model trained on: matched = the point's channel kind (MATCHED_VARIANT)"
+    variant: Literal["matched", "awgn", "rayleigh", "ofdm", "ofdm-i", "ofdm-e"] = Field(
+        "matched",
+        description="model trained on: matched = the point's channel kind (MATCHED_VARIANT); "
+        "ofdm-i / ofdm-e = DeepJSCC-OFDM-I / -E",
     )
     model: str | None = Field(None, description="a model name or folder instead of the shipped one")
 
@@ -71,7 +87,7 @@ def _validate(config, options: JsccOptions, point: dict) -> None:
 def deepjscc(ctx: PointContext) -> dict:
     """DeepJSCC (Bourtsoulatze et al.) through the OFDMA link at the point's bandwidth ratio."""
     name = _model_name(ctx.config, ctx.options)
-    model = ctx.cache.get(DeepJSCC, (name, ctx.device), lambda: load_jscc(name, ctx.device))
+    model = ctx.cache.get(torch.nn.Module, (name, ctx.device), lambda: load_jscc(name, ctx.device))
     images = user_images(ctx)
     B, K, _, H, W = images.shape
     k = model.num_symbols(H, W)
@@ -81,8 +97,76 @@ def deepjscc(ctx: PointContext) -> dict:
     )
     with torch.no_grad():
         z = model.encode(images.flatten(0, 1)).reshape(B, K, k)
-        z_hat, _, _ = link(z, float(ctx.options.snr_db), ctx.generator)
-        estimate = model.decode(z_hat.flatten(0, 1), H, W)
+        if isinstance(model, DeepJSCCOFDM):
+            grid = link.raw(z, float(ctx.options.snr_db), ctx.generator)
+            everything = torch.ones(B * K, link.subcarriers, dtype=torch.bool, device=ctx.device)
+            estimate = model.decode_grid(
+                grid.y.flatten(0, 1), grid.pilots.flatten(0, 1), grid.no.flatten(), everything, H, W
+            )
+        else:
+            z_hat, _, _ = link(z, float(ctx.options.snr_db), ctx.generator)
+            estimate = model.decode(z_hat.flatten(0, 1), H, W)
     out = score(ctx, estimate, images.flatten(0, 1))
     out.update(channel_uses=link.channel_uses, n_subcarriers=link.subcarriers, slots=1)
+    return out
+
+
+class JsccSubcarrierOptions(TransmissionOptions):
+    """The image methods' reception (N/M, entry pattern, SNR) and the DeepJSCC-OFDM model."""
+
+    variant: Literal["ofdm-i", "ofdm-e"] = Field("ofdm-i", description="DeepJSCC-OFDM-I or -E")
+    model: str | None = Field(None, description="a model name or folder instead of deepjscc-<variant>-1_2")
+
+
+def _subcarrier_model(options: JsccSubcarrierOptions) -> str:
+    return options.model or jscc_name(options.variant, Fraction(1, 2))
+
+
+def _validate_subcarriers(config, options: JsccSubcarrierOptions, point: dict) -> None:
+    validate_transmission(config, options, point)
+    if options.path != "analog":
+        raise ValueError("path: deepjscc_nm replays the analog reception; set path = 'analog'")
+    if options.sent_pattern != "interleaved":
+        raise ValueError("sent_pattern: deepjscc_nm models are trained on the interleaved pattern")
+    name = _subcarrier_model(options)
+    try:
+        model = load_jscc(name)
+    except FileNotFoundError as exc:
+        raise ValueError(str(exc)) from None
+    if not isinstance(model, DeepJSCCOFDM):
+        raise ValueError(f"model {name!r} is no DeepJSCC-OFDM-I/-E (it decodes equalised symbols)")
+    size = config.source.image_size
+    entries = 3 * size * size // 2
+    if model.num_symbols(size, size) != entries:
+        raise ValueError(
+            f"model {name!r} sends {model.num_symbols(size, size)} symbols per {size}x{size} image; "
+            f"the image methods' grid holds {entries} (bandwidth ratio 1/2)"
+        )
+    if entries % config.link.grid.num_ofdm_symbols:
+        raise ValueError(f"link.grid.num_ofdm_symbols = {config.link.grid.num_ofdm_symbols} must divide {entries}")
+
+
+@register_image_method("deepjscc_nm", JsccSubcarrierOptions, _validate_subcarriers)
+def deepjscc_nm(ctx: PointContext) -> dict:
+    """DeepJSCC-OFDM-I/-E receiving exactly what the analog image methods received at the point."""
+    name = _subcarrier_model(ctx.options)
+    model = ctx.cache.get(DeepJSCCOFDM, (name, ctx.device), lambda: load_jscc(name, ctx.device))
+    link, rx = received_at_point(ctx)
+    images = rx.images
+    B, K, _, H, W = images.shape
+    S, M = rx.y.shape[-2:]
+    sent = link.sent
+    with torch.no_grad():
+        z = model.encode(images.flatten(0, 1)).reshape(B, K, S, M)
+        pilot_generator = receiver_generator(ctx, "deepjscc-pilots")
+        grid = replay(rx.reception, z[..., sent], model.config.pilot_symbols, pilot_generator)
+        y = torch.zeros_like(z)
+        y[..., sent] = grid.y
+        pilots = torch.zeros(B, K, grid.pilots.shape[2], M, dtype=z.dtype, device=z.device)
+        pilots[..., sent] = grid.pilots
+        received = torch.zeros(B * K, M, dtype=torch.bool, device=z.device)
+        received[:, sent] = True
+        estimate = model.decode_grid(y.flatten(0, 1), pilots.flatten(0, 1), grid.no.flatten(), received, H, W)
+    out = image_metrics(ctx, estimate.reshape(images.shape), link, rx)
+    out["channel_uses"] += model.config.pilot_symbols * link.subcarriers_per_user  # the pilot symbol
     return out

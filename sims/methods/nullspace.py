@@ -40,6 +40,13 @@ class NullSpaceOptions(DiffusionOptions):
     def _travel_below_steps(self) -> "NullSpaceOptions":
         if self.travel_length >= self.steps:
             raise ValueError(f"travel_length ({self.travel_length}) must be below steps ({self.steps})")
+        if self.path == "digital" and self.sigma != "none":
+            # The digital path tells a receiver its quantisation noise (~0.002), but one bit error in a
+            # most significant bit costs 1.0: DDNM+ would trust wrong pixels as nearly exact.
+            raise ValueError(
+                "path = 'digital': the receiver would be told quantisation noise only while bit errors cost "
+                "up to 1.0 per pixel; use path = 'analog' (or sigma = 'none' to fill without denoising)"
+            )
         return self
 
 

@@ -7,8 +7,15 @@ from ``snr_db`` (a range of SNRs, so one model serves the whole sweep).
 Variants: ``awgn``; ``rayleigh`` (slow/block Rayleigh fading, perfect-CSI
 equalisation); ``ofdm`` (DeepJSCC-OFDM: a 3GPP TDL-A multipath channel over
 the grid, one pilot OFDM symbol, least-squares channel estimate, ZF with the
-estimate, the equalised symbols into the decoder). Loss: MSE on [0, 1] pixels
-(as in the paper), Adam. CamVid train crops at the shipped DDPM's 32x32.
+estimate, the equalised symbols into the decoder); ``ofdm-i`` / ``ofdm-e``
+(DeepJSCC-OFDM-I / -E of Yang et al. 2021, :class:`semantic.jscc.DeepJSCCOFDM`:
+the same TDL-A grid and pilot symbol, the raw received grid into the decoder).
+``erasure_nm`` trains the decoder for the N/M studies: per image a ratio is
+drawn from it and only N = round(ratio M) of the M grid columns (subcarriers)
+arrive, in the studies' interleaved pattern (:func:`bridges.signal.sent_entries`);
+the rest are zeros and the OFDM variants are told which. Loss: MSE on [0, 1]
+pixels (as in the paper), Adam, optionally cosine-annealed; ``init`` continues
+from a model (fine-tuning). CamVid train crops at the shipped DDPM's 32x32.
 
 Output folder: ``model.safetensors`` + ``config.json`` (channels, variant,
 ratio, training settings, time, device, losses).
@@ -26,31 +33,55 @@ from pydantic import Field
 from tqdm import tqdm
 
 from bridges.jscc import SymbolLink
+from bridges.signal import sent_entries
 from phy import CodeConfig, GridConfig, LinkConfig, channel_config
 from phy.config import StrictModel
 from phy.rng import make_generator, resolve_device
-from semantic.jscc import DeepJSCC, channels_for_ratio, jscc_name
+from semantic.jscc import (
+    OFDM_RECEIVERS,
+    DeepJSCC,
+    DeepJSCCOFDM,
+    channels_for_ratio,
+    jscc_name,
+    load_jscc,
+)
 from semantic.pretrained import save_model
 
 from .data import random_crops, training_images
 
-__all__ = ["PILOT_SYMBOLS", "TRAINING_CHANNELS", "JsccTrainConfig", "train_jscc", "training_link"]
+__all__ = [
+    "PILOT_SYMBOLS",
+    "TRAINING_CHANNELS",
+    "JsccTrainConfig",
+    "erasure_masks",
+    "new_model",
+    "train_jscc",
+    "training_link",
+    "transmit",
+]
 
 #: Variant -> the channel it is trained through (keyed like the matched models of `deepjscc`).
 TRAINING_CHANNELS = {
     "awgn": {"kind": "awgn"},
     "rayleigh": {"kind": "rayleigh_block"},
     "ofdm": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9},
+    "ofdm-i": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9},
+    "ofdm-e": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9},
 }
-#: Variant -> pilot OFDM symbols of its link (DeepJSCC-OFDM: one, LS estimation).
-PILOT_SYMBOLS = {"awgn": 0, "rayleigh": 0, "ofdm": 1}
+#: Variant -> pilot OFDM symbols of its link (DeepJSCC-OFDM: one).
+PILOT_SYMBOLS = {"awgn": 0, "rayleigh": 0, "ofdm": 1, "ofdm-i": 1, "ofdm-e": 1}
+#: OFDM symbols of the training grid (k / 16 subcarriers).
+TRAINING_OFDM_SYMBOLS = 16
 
 
 class JsccTrainConfig(StrictModel):
     """`gscsim train jscc` options (each is a command-line flag)."""
-    variant: Literal["awgn", "rayleigh", "ofdm"] = Field("awgn", description="the channel it is trained through: awgn, rayleigh (block), ofdm (TDL-A, one pilot symbol)")
-    ratio: str = Field("1/6", description="bandwidth ratio k/n, c/96 (1/6, 1/12, ...)")
-    snr_db: tuple[float, float] = Field((0.0, 20.0), description="training SNR range (dB), LOW,HIGH: one SNR per image, uniform")
+    variant: Literal["awgn", "rayleigh", "ofdm", "ofdm-i", "ofdm-e"] = Field("awgn", description="the channel it is trained through: awgn, rayleigh (block), ofdm (TDL-A, one pilot symbol, LS + ZF), ofdm-i / ofdm-e (DeepJSCC-OFDM-I / -E: TDL-A, raw grid)")
+    ratio: str = Field("1/6", description="bandwidth ratio k/n, c/96 (1/6, 1/12, 1/2 for the N/M studies, ...)")
+    snr_db: tuple[float, float] = Field((-10.0, 20.0), description="training SNR range (dB), LOW,HIGH: one SNR per image, uniform")
+    erasure_nm: tuple[float, ...] = Field((1.0,), description="N/M ratios drawn per image: only N of the M grid columns arrive (the N/M studies)")
+    init: str | None = Field(None, description="start from this model (name or folder) instead of random weights")
+    schedule: Literal["constant", "cosine"] = Field("constant", description="learning rate: constant, or cosine-annealed to lr / 20")
     data_dir: str | None = Field(None, description="CamVid folder; default $GSCSIM_DATA_DIR")
     output: str | None = Field(None, description="default: results/train/<model name>")
     image_size: int = Field(32, ge=8, le=256, description="side of the square training crops")
@@ -71,7 +102,7 @@ class JsccTrainConfig(StrictModel):
 def training_link(variant: str, num_symbols: int, device: str) -> SymbolLink:
     """One user, 16 OFDM symbols of k / 16 subcarriers; the channel of the variant."""
     channel = channel_config(**TRAINING_CHANNELS[variant])
-    S = 16
+    S = TRAINING_OFDM_SYMBOLS
     analog = CodeConfig(kind="uncoded", k=num_symbols * 4, n=num_symbols * 4)  # analog: the code is not used
     link = LinkConfig(
         grid=GridConfig(num_users=1, num_ofdm_symbols=S, num_subcarriers=num_symbols // S), channel=channel, code=analog
@@ -79,15 +110,56 @@ def training_link(variant: str, num_symbols: int, device: str) -> SymbolLink:
     return SymbolLink(link, num_symbols, pilot_symbols=PILOT_SYMBOLS[variant], device=device)
 
 
+def new_model(config: JsccTrainConfig) -> DeepJSCC | DeepJSCCOFDM:
+    """The untrained model of a variant and ratio (or the ``init`` model to fine-tune)."""
+    if config.init is not None:
+        return load_jscc(config.init).train()
+    channels = channels_for_ratio(Fraction(config.ratio))
+    if config.variant in OFDM_RECEIVERS:
+        receiver = OFDM_RECEIVERS[config.variant]
+        return DeepJSCCOFDM(channels, receiver, PILOT_SYMBOLS[config.variant], snr_range_db=tuple(config.snr_db))
+    return DeepJSCC(channels, PILOT_SYMBOLS[config.variant])
+
+
+def erasure_masks(ratios: tuple[float, ...], columns: int, device: str) -> torch.Tensor:
+    """bool (len(ratios), M): the grid columns a user receives at each N/M (interleaved pattern)."""
+    masks = torch.zeros(len(ratios), columns, dtype=torch.bool, device=device)
+    for i, ratio in enumerate(ratios):
+        masks[i, sent_entries(columns, max(1, round(ratio * columns))).to(device)] = True
+    return masks
+
+
+def transmit(model, link: SymbolLink, x: torch.Tensor, snr: torch.Tensor, received: torch.Tensor, g) -> torch.Tensor:
+    """One training pass through the link: float (B, 3, H, W) -> the decoded image.
+
+    :param received: bool (B, M) grid columns that arrive; the others are zeroed.
+    """
+    H, W = x.shape[-2:]
+    z = model.encode(x)[:, None]
+    if isinstance(model, DeepJSCCOFDM):
+        grid = link.raw(z, snr, g)
+        keep = received[:, None, :]
+        return model.decode_grid(grid.y[:, 0] * keep, grid.pilots[:, 0] * keep, grid.no[:, 0], received, H, W)
+    z_hat, _, _ = link(z, snr, g)
+    B = x.shape[0]
+    z_hat = z_hat[:, 0].reshape(B, link.data_symbols, link.subcarriers) * received[:, None, :]
+    return model.decode(z_hat.reshape(B, -1), H, W)
+
+
 def train_jscc(config: JsccTrainConfig, quiet: bool = False) -> Path:
     """Train one DeepJSCC model; return its folder."""
     device = resolve_device(config.device)
     out = Path(config.output or f"results/train/{config.name}")
     torch.manual_seed(config.seed)
-    model = DeepJSCC(channels_for_ratio(Fraction(config.ratio)), PILOT_SYMBOLS[config.variant]).to(device)
+    model = new_model(config).to(device)
     k = model.num_symbols(config.image_size, config.image_size)
     link = training_link(config.variant, k, device)
+    masks = erasure_masks(config.erasure_nm, link.subcarriers, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    annealing = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps, eta_min=config.lr / 20)
+        if config.schedule == "cosine" else None
+    )  # fmt: skip
     images = training_images(config.data_dir, config.image_size, config.scales)
     data_g, channel_g = make_generator(config.seed + 1), make_generator(config.seed + 2, device)
     lo, hi = config.snr_db
@@ -95,12 +167,18 @@ def train_jscc(config: JsccTrainConfig, quiet: bool = False) -> Path:
     for step in tqdm(range(config.steps), disable=quiet, desc=config.name):
         x = random_crops(images, config.image_size, config.batch_size, data_g).to(device)
         snr = lo + (hi - lo) * torch.rand(x.shape[0], 1, generator=channel_g, device=device)
-        z_hat, _, _ = link(model.encode(x)[:, None], snr, channel_g)
-        x_hat = model.decode(z_hat[:, 0], config.image_size, config.image_size)
+        pick = (
+            torch.randint(len(masks), (x.shape[0],), generator=channel_g, device=device)
+            if len(masks) > 1 else torch.zeros(x.shape[0], dtype=torch.int64, device=device)
+        )  # fmt: skip  (one ratio draws nothing: the streams of earlier trainings stay as they were)
+        received = masks[pick]
+        x_hat = transmit(model, link, x, snr, received, channel_g)
         loss = torch.nn.functional.mse_loss((x_hat + 1) / 2, (x + 1) / 2)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if annealing is not None:
+            annealing.step()
         window.append(loss.item())
         if (step + 1) % config.log_every == 0:
             losses.append([step + 1, sum(window) / len(window)])

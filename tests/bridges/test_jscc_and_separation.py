@@ -5,10 +5,12 @@ import pytest
 import torch
 
 from bridges.framing import IMAGE_FRAME
-from bridges.jscc import SymbolLink
-from bridges.separation import SeparationLink
+from bridges.jscc import SymbolLink, replay
+from bridges.separation import SeparationLink, mcs_link
+from bridges.streams import MCS_TABLE, choose_mcs
 from phy import CodeConfig, GridConfig, LinkConfig, channel_config, make_generator
 from semantic.codecs import jpeg
+from semantic.jscc import PILOT
 
 
 def link(channel="awgn", K=2, S=16, **kw):
@@ -86,3 +88,35 @@ def test_separation_with_no_room_loses_the_image():
     assert not result.fits.any() and not result.delivered.any() and int(result.quality) == 0
     with pytest.raises(ValueError, match="link.code"):
         SeparationLink(tiny.model_copy(update={"code": CodeConfig(k=40, n=64)}), 32)
+
+
+def test_raw_grid_holds_the_channel_on_the_pilots():
+    sl = SymbolLink(link("tdl", delay_spread_s=300e-9), 512, pilot_symbols=1)
+    z = symbols(3, 2, 512)
+    grid = sl.raw(z, 60.0, make_generator(3))
+    assert grid.y.shape == (3, 2, 16, 32) and grid.pilots.shape == (3, 2, 1, 32) and grid.no.shape == (3, 2)
+    h = grid.pilots[:, :, 0] / PILOT  # (B, K, N) least squares
+    torch.testing.assert_close(grid.y[:, :, 0] / h, z.reshape(3, 2, 16, 32)[:, :, 0], rtol=0, atol=0.05)
+
+
+def test_replay_reuses_the_channel_and_noise_of_a_reception():
+    sl = SymbolLink(link("rayleigh_iid"), 512)
+    z = symbols(4, 2, 512)
+    _, _, rx = sl(z, 5.0, make_generator(4))
+    same = replay(rx, rx.symbols, 1, make_generator(5))
+    torch.testing.assert_close(same.y, rx.y, rtol=0, atol=1e-6)  # the very reception
+    other = symbols(4, 2, 512, seed=7).reshape(rx.symbols.shape)
+    got = replay(rx, other, 2, make_generator(5))
+    torch.testing.assert_close(got.y - rx.channel * other, rx.y - rx.channel * rx.symbols, rtol=0, atol=1e-6)
+    pilot_noise = got.pilots - rx.channel[:, :, :1] * PILOT  # the first symbol's channel, fresh noise
+    assert pilot_noise.shape == (4, 2, 2, 32)
+    assert abs(pilot_noise.abs().square().mean().item() / 10 ** -0.5 - 1) < 0.15
+    with pytest.raises(ValueError, match="the reception carried"):
+        replay(rx, other[..., :8], 1, make_generator(5))
+
+
+def test_mcs_adaptation_and_its_link():
+    assert [MCS_TABLE[i].name for i in choose_mcs([-10.0, 0.0, 20.0])] == ["qpsk-312/1536", "qpsk-384/1536", "64qam-1280/1536"]
+    config = mcs_link(link(), 256, MCS_TABLE[5])  # 16-QAM 1/2 on 256 resource elements
+    assert config.modulation == "16qam" and (config.code.k, config.code.n) == (512, 1024)
+    assert SeparationLink(config, 256).payload_bytes > 0

@@ -100,6 +100,17 @@ def test_noisy_measurement_is_denoised_but_stays_consistent(problem, per_entry):
     torch.testing.assert_close(op.A(copied), y, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("sampler", ["ddim", "ddpm"])
+def test_a_nearly_noiseless_measurement_is_kept(problem, sampler):
+    """At 60 dB-like noise the last step keeps y (eq. 19 alone would drop it: sigma_t = 0 there)."""
+    x, op, sched = problem
+    sigma = 1e-3
+    y = op.A(x + sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(5)))
+    out = null_space_sample(tiny_unet(), sched.alphas_cumprod, sched.timesteps, op, y,
+                            torch.Generator().manual_seed(2), NullSpaceConfig(steps=25, sampler=sampler), sigma_y=sigma)  # fmt: skip
+    assert (op.A(out) - y).abs().max() < 5 * sigma
+
+
 def test_ddnm_plus_coefficients_hand_values():
     lam, gamma = ddnm_coefficients(0.5, 0.3, 0.4)  # a sigma_y = 0.2 <= sigma_t: full correction
     assert lam.item() == 1.0 and gamma.item() == pytest.approx(0.09 - 0.04)

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from semantic.jscc import DeepJSCC, load_jscc
+from semantic.jscc import DeepJSCC, DeepJSCCOFDM, load_jscc
 from semantic.pretrained import (
     load_diffusion,
     load_pretrained,
@@ -62,6 +62,30 @@ def test_train_jscc_from_the_command_line(tmp_path, fake_camvid, variant, pilots
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     with torch.no_grad():
         assert model.decode(model.encode(x), 16, 16).shape == x.shape
+
+
+@pytest.mark.parametrize("variant,receiver", [("ofdm-i", "implicit"), ("ofdm-e", "explicit")])
+def test_train_ofdm_i_and_e_with_erasures_then_fine_tune(tmp_path, fake_camvid, variant, receiver):
+    """DeepJSCC-OFDM-I/-E train through TDL-A with erased subcarriers; ``--init`` continues from them."""
+    out = tmp_path / variant
+    common = [
+        "--data-dir", str(fake_camvid), "--image-size", "16", "--batch-size", "8", "--scales", "1.0",
+        "--log-every", "10", "--device", "cpu", "--quiet", "--snr-db", "5,20", "--erasure-nm", "0.5,1.0",
+    ]  # fmt: skip
+    argv = ["train", "jscc", "--variant", variant, "--ratio", "1/2", "--output", str(out), "--steps", "40",
+            "--lr", "3e-3", "--schedule", "cosine", *common]  # fmt: skip
+    assert main(argv) == 0
+    info = training_info(str(out))
+    assert info["train"]["erasure_nm"] == [0.5, 1.0]
+    assert info["losses"][-1][1] < 0.97 * info["losses"][0][1], info["losses"]
+    model = load_jscc(str(out))
+    assert isinstance(model, DeepJSCCOFDM) and model.receiver == receiver and model.config.snr_range_db == [5.0, 20.0]
+    tuned = tmp_path / f"{variant}-tuned"
+    argv = ["train", "jscc", "--variant", variant, "--ratio", "1/2", "--output", str(tuned), "--steps", "10",
+            "--lr", "1e-3", "--init", str(out), *common]  # fmt: skip
+    assert main(argv) == 0
+    assert training_info(str(tuned))["train"]["init"] == str(out)
+    assert load_jscc(str(tuned)).receiver == receiver
 
 
 def test_trainer_flags_come_from_the_config_models(capsys):
