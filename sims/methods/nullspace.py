@@ -29,11 +29,11 @@ class NullSpaceOptions(DiffusionOptions):
     """Sampler, time travel and noise level of the null-space receiver."""
 
     sampler: Literal["ddim", "ddpm"] = Field("ddim", description="DDIM steps with eta, or DDPM ancestral steps")
-    eta: float = Field(0.85, ge=0, le=1, description="DDIM eta (0 deterministic, 1 DDPM-like)")
+    eta: float = Field(0.85, ge=0, le=1, description="DDIM's eta (0 deterministic, 1 DDPM-like); not DDNM's eta")
     travel_length: int = Field(0, ge=0, description="time-travel jump l (0: none)")
-    travel_repeat: int = Field(1, ge=1, description="time-travel repetitions r")
+    travel_repeat: int = Field(1, ge=1, description="time-travel jumps r per jump point (DDNM's repeat_step = r + 1)")
     sigma: Literal["known", "estimate", "none"] = Field(
-        "known", description="noise level: from SNR and CSI, eq. 30's estimate, or assume noiseless"
+        "known", description="noise level: per pixel from SNR and CSI, one per image by eq. 30 (re-derived), or assume noiseless"
     )
 
     @model_validator(mode="after")

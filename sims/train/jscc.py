@@ -45,7 +45,7 @@ from semantic.jscc import (
     jscc_name,
     load_jscc,
 )
-from semantic.pretrained import save_model
+from semantic.pretrained import save_model, training_info
 
 from .data import random_crops, training_images
 
@@ -188,4 +188,6 @@ def train_jscc(config: JsccTrainConfig, quiet: bool = False) -> Path:
         "pilot_symbols": link.pilot_symbols, "train": config.model_dump(mode="json"), "device": device,
         "seconds": round(time.perf_counter() - start, 1), "torch_threads": torch.get_num_threads(), "losses": losses,
     }  # fmt: skip
+    if config.init is not None:  # keep the history: the loss curve is the init model's, then this one
+        info["init_training"] = training_info(config.init)
     return save_model(model, out, info)
