@@ -7,7 +7,8 @@ method that is best in most metrics there, so the paper's claim ("the proposed
 method far exceeds any other method according to all metrics", seed 004, Figs.
 5, 7, 8) can be checked point by point.
 
-Run: ``gscsim report nullspace_tables results/nullspace_fill/results.csv``
+Run: ``gscsim report nullspace_tables results/nullspace_fill/results.csv [--compact]``
+(``--compact``: one table, cells PSNR / SSIM / MS-SSIM / mIoU.)
 """
 
 from __future__ import annotations
@@ -87,13 +88,33 @@ def tables(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def compact(rows: list[dict], metrics: tuple[str, ...] = ("psnr", "ssim", "ms_ssim_2", "miou")) -> str:
+    """One table: a row per method, a column per point, cells ``metric / metric / ...``."""
+    table = means(rows)
+    present = [m for m in metrics if m in table]
+    methods = list(dict.fromkeys(row["method"] for row in rows))
+    points = sorted(table[present[0]], key=lambda p: (0 if math.isnan(p[0]) else -p[0], 0 if math.isnan(p[1]) else p[1]))
+    digits = {"psnr": 1}
+    out = [f"cells: {' / '.join(present)}", "", "| method | " + " | ".join(_label(p) for p in points) + " |",
+           "|" + " --- |" * (len(points) + 1)]  # fmt: skip
+    for method in methods:
+        cells = []
+        for p in points:
+            values = [table[m].get(p, {}).get(method, math.nan) for m in present]
+            cells.append(" / ".join("-" if math.isnan(v) else f"{v:.{digits.get(m, 3)}f}" for m, v in zip(present, values)))
+        out.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: print the tables of one results.csv."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", help="results.csv of a nullspace_* sweep")
+    parser.add_argument("--compact", action="store_true", help="one table, cells PSNR / SSIM / MS-SSIM / mIoU")
     args = parser.parse_args(argv)
     with open(args.results, newline="") as f:
-        print(tables(list(csv.DictReader(f))))
+        rows = list(csv.DictReader(f))
+    print(compact(rows) if args.compact else tables(rows))
 
 
 if __name__ == "__main__":

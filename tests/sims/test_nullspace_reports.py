@@ -58,3 +58,9 @@ def test_jscc_loss_curve_follows_a_fine_tune_back_to_its_start(tmp_path):
     save_model(DeepJSCC(8), tmp_path / "m", tuned)
     row = jscc_training.summary(str(tmp_path / "m"))
     assert row.startswith(f"| {tmp_path / 'm'} | 300 | 0..20 dB then -10..20 dB |")
+
+
+def test_compact_table_puts_every_metric_in_one_cell():
+    text = nullspace_tables.compact(rows({("nullspace", 0.4): 0.8, ("jscc", 0.4): 0.6}), ("psnr", "ssim"))
+    assert text.splitlines()[0] == "cells: psnr / ssim"
+    assert "| nullspace | 32.0 / 0.800 |" in text and "| jscc | 24.0 / 0.600 |" in text
