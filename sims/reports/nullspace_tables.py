@@ -40,6 +40,14 @@ def point_of(row: dict) -> tuple:
     return tuple(_number(row.get(axis, "")) for axis in AXES)
 
 
+def _fmt(value: float, digits: int = 3) -> str:
+    """A cell: '-' for no value, and no '-0.000' from rounding noise."""
+    if math.isnan(value):
+        return "-"
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def _label(point: tuple) -> str:
     parts = []
     for axis, value in zip(AXES, point):
@@ -77,7 +85,7 @@ def tables(rows: list[dict]) -> str:
         out.append("|" + " --- |" * (len(points) + 1))
         for method in methods:
             cells = [table[metric][p].get(method, math.nan) for p in points]
-            out.append(f"| {method} | " + " | ".join("-" if math.isnan(c) else f"{c:.3f}" for c in cells) + " |")
+            out.append(f"| {method} | " + " | ".join(_fmt(c) for c in cells) + " |")
         for p in points:
             scores = table[metric][p]
             best = (max if higher else min)(scores, key=scores.get)
@@ -101,7 +109,7 @@ def compact(rows: list[dict], metrics: tuple[str, ...] = ("psnr", "ssim", "ms_ss
         cells = []
         for p in points:
             values = [table[m].get(p, {}).get(method, math.nan) for m in present]
-            cells.append(" / ".join("-" if math.isnan(v) else f"{v:.{digits.get(m, 3)}f}" for m, v in zip(present, values)))
+            cells.append(" / ".join(_fmt(v, digits.get(m, 3)) for m, v in zip(present, values)))
         out.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
