@@ -21,29 +21,40 @@ the slot): link adaptation picks the MCS for the SNR
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from pydantic import ValidationError
 
-from phy import CodeConfig, LinkConfig, OFDMALink
+from phy import LinkConfig, OFDMALink
 from phy.config import format_validation_error
 from semantic.codecs import jpeg
 
 from .framing import IMAGE_FRAME, Framer, bytes_to_bits
 from .streams import Mcs
 
-__all__ = ["SeparationLink", "SeparationResult", "mcs_link"]
+__all__ = ["MAX_K", "SeparationLink", "SeparationResult", "mcs_link"]
+
+#: The most information bits one 5G LDPC codeword carries (base graph 1, TS 38.212).
+MAX_K = 8448
 
 
 def mcs_link(link: LinkConfig, channel_uses: int, mcs: Mcs) -> LinkConfig:
-    """``link`` with the modulation and code rate of ``mcs``: one 5G LDPC codeword of
-    n = channel_uses Q_m coded bits and k = round(n k_mcs / n_mcs) information bits per image."""
-    n = channel_uses * mcs.bits_per_symbol
+    """``link`` with the modulation and code rate of ``mcs``: N = channel_uses / S subcarriers per
+    user, and the fewest 5G LDPC codewords (k <= 8448) that fill the channel_uses Q_m coded bits
+    of an image at the MCS's rate (one, up to 8448 information bits)."""
+    S = link.grid.num_ofdm_symbols
+    if channel_uses % S:
+        raise ValueError(f"link.grid.num_ofdm_symbols = {S} must divide the {channel_uses} channel uses per image")
+    coded = channel_uses * mcs.bits_per_symbol
+    codewords = math.ceil(coded * mcs.k / mcs.n / MAX_K)  # 5G LDPC carries at most 8448 bits a codeword
+    n = coded // codewords
     data = link.model_dump()
+    data["grid"].update(subcarriers_per_user=channel_uses // S, num_subcarriers=link.grid.num_users * channel_uses // S)
     data["modulation"] = mcs.modulation
-    data["code"] = CodeConfig(**{**link.code.model_dump(), "k": round(n * mcs.k / mcs.n), "n": n}).model_dump()
+    data["code"] = {**link.code.model_dump(), "k": round(n * mcs.k / mcs.n), "n": n}
     try:
         return LinkConfig.model_validate(data)
     except ValidationError as exc:

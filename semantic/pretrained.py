@@ -153,6 +153,10 @@ def save_model(model: ModelMixin, folder: str | Path, training: dict[str, Any] |
     """``model.save_pretrained(folder)`` (safetensors + config.json) and ``training.json`` if given."""
     folder = Path(folder)
     model.save_pretrained(folder, safe_serialization=True)
+    config = folder / "config.json"
+    data = json.loads(config.read_text())
+    if data.pop("_name_or_path", None) is not None:  # where a fine-tuned model was loaded from: a local path
+        config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     if training is not None:
         (folder / "training.json").write_text(json.dumps(training, indent=2))
     return folder

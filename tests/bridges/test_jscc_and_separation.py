@@ -119,4 +119,9 @@ def test_mcs_adaptation_and_its_link():
     assert [MCS_TABLE[i].name for i in choose_mcs([-10.0, 0.0, 20.0])] == ["qpsk-312/1536", "qpsk-384/1536", "64qam-1280/1536"]
     config = mcs_link(link(), 256, MCS_TABLE[5])  # 16-QAM 1/2 on 256 resource elements
     assert config.modulation == "16qam" and (config.code.k, config.code.n) == (512, 1024)
+    assert config.grid.n == 16  # 256 / 16 OFDM symbols, whatever the scenario's grid had
+    big = mcs_link(link(), 2048, MCS_TABLE[-1])  # 256-QAM 7/8 on 2048 REs: 14336 bits, two codewords
+    assert (big.code.k, big.code.n) == (7168, 8192) and big.grid.n == 128
+    with pytest.raises(ValueError, match="must divide the 100 channel uses"):
+        mcs_link(link(), 100, MCS_TABLE[0])
     assert SeparationLink(config, 256).payload_bytes > 0

@@ -85,6 +85,7 @@ def test_train_ofdm_i_and_e_with_erasures_then_fine_tune(tmp_path, fake_camvid, 
             "--lr", "1e-3", "--init", str(out), *common]  # fmt: skip
     assert main(argv) == 0
     assert training_info(str(tuned))["train"]["init"] == str(out)
+    assert "_name_or_path" not in json.loads((tuned / "config.json").read_text())  # no local path ships
     assert load_jscc(str(tuned)).receiver == receiver
 
 
