@@ -13,10 +13,9 @@ Run: ``gscsim report nullspace_lowest results/nullspace_lowest/results.csv [--me
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 
-from .nullspace_tables import means
+from .nullspace_tables import means, read_rows
 
 #: N/M -> SSIM the paper states in the text of Sec. V-G.
 PAPER_SSIM = {0.4: 0.8, 0.2: 0.66}
@@ -55,8 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("results", help="results.csv of a nullspace_lowest sweep")
     parser.add_argument("--method", default="nullspace", help="the method the paper's numbers are set beside")
     args = parser.parse_args(argv)
-    with open(args.results, newline="") as f:
-        print(table(list(csv.DictReader(f)), args.method))
+    print(table(read_rows(args.results), args.method))
 
 
 if __name__ == "__main__":

@@ -96,6 +96,12 @@ def tables(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def read_rows(path: str) -> list[dict]:
+    """The rows of a results.csv."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def compact(rows: list[dict], metrics: tuple[str, ...] = ("psnr", "ssim", "ms_ssim_2", "miou")) -> str:
     """One table: a row per method, a column per point, cells ``metric / metric / ...``."""
     table = means(rows)
@@ -120,8 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("results", help="results.csv of a nullspace_* sweep")
     parser.add_argument("--compact", action="store_true", help="one table, cells PSNR / SSIM / MS-SSIM / mIoU")
     args = parser.parse_args(argv)
-    with open(args.results, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_rows(args.results)
     print(compact(rows) if args.compact else tables(rows))
 
 
