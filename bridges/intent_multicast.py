@@ -64,6 +64,8 @@ from phy.multicast import (
     solve,
     stream_latency,
 )
+from phy.multicast.link_aware import LinkModel, stream_options
+from phy.multicast.link_aware import plan as plan_link
 from semantic.codecs import streams
 from semantic.data import CAMVID_LABEL_IDS, CAMVID_NUM_CLASSES
 from semantic.intents import compose, intent_masks
@@ -72,7 +74,7 @@ from semantic.receivers.sdm import SemanticUNet, synthesize
 from semantic.receivers.spadegan import SpadeGenerator
 from semantic.segmentation import DualResolutionSegmenter, segment
 
-from .streams import StreamLink
+from .streams import StreamLink, frame_bits
 
 __all__ = ["CLASS_ORDER", "IntentMulticastConfig", "IntentPipeline", "UserOutcome", "rate_curve_defaults"]
 
@@ -123,16 +125,33 @@ class IntentMulticastConfig(StrictModel):
     class_fraction: float = Field(0.1, gt=0, le=1, description="|Xbar| / |X|")
     map_codec: Literal["jpeg", "rle", "png"] = Field("jpeg", description="jpeg at r0, or lossless (r0 ignored)")
     fading: bool = Field(False, description="Rayleigh power gain on top of path loss")
-    mcs_policy: Literal["per_user", "worst"] = Field(
-        "per_user", description="per_user: each user at its own MCS; worst: one MCS for all, the weakest's"
+    mcs_policy: Literal["per_user", "worst", "rateless"] = Field(
+        "per_user",
+        description="per_user: each user at its own MCS (the latency model's idealisation); worst: one MCS for "
+        "all, the weakest's; rateless: one incremental-redundancy transmission each user decodes at its own time",
     )
-    backoff_db: float = Field(3.0, ge=0, description="link adaptation margin (dB)")
+    adaptation: Literal["thresholds", "backoff"] = Field(
+        "thresholds", description="MCS choice: the measured BLER thresholds at target_bler, or a fixed backoff"
+    )
+    target_bler: float = Field(
+        1e-3, gt=0, lt=1,
+        description="codeword BLER of the thresholds: a stream of C codewords is lost with about C x this "
+        "(no retransmission), so multicast streams plan for 1e-3",
+    )  # fmt: skip
+    backoff_db: float = Field(3.0, ge=0, description="link adaptation margin (dB) of adaptation = 'backoff'")
+    planning: Literal["shannon", "link"] = Field(
+        "shannon",
+        description="shannon: the optimiser's Shannon rates (the paper's model); link: plan on the measured link "
+        "(MCS thresholds or the IR curves, the coded frames' sizes): phy.multicast.link_aware",
+    )
     planning_gap_db: float = Field(
         0.0, ge=0, description="the optimiser plans with B log2(1 + SNR / gap): 0 = the paper's Shannon rates"
     )
     sdm: str = Field("camvid-sdm-32", description="semantic diffusion model: shipped name or folder")
-    synthesis: Literal["sdm", "gan"] = Field(
-        "sdm", description="what synthesises the rest: the SDM (diffusion) or the SPADE GAN `gan` (Fig. 18)"
+    synthesis: Literal["sdm", "gan", "none"] = Field(
+        "sdm",
+        description="what synthesises the rest: the SDM (diffusion), the SPADE GAN `gan` (Fig. 18), or none "
+        "(mid-grey: latency studies, where the synthesis changes no air time)",
     )
     gan: str = Field("camvid-spadegan-32", description="SPADE GAN generator: shipped name or folder")
     segmentation: str = Field(
@@ -201,7 +220,21 @@ class IntentPipeline:
                 resolve(opts.segmentation)
             except FileNotFoundError as exc:
                 raise ValueError(f"segmentation: {exc}") from None
-        self.link = StreamLink(self.bandwidth_hz, opts.backoff_db, opts.mcs_policy, device=device)
+        if opts.planning == "link" and opts.adaptation != "thresholds":
+            raise ValueError("planning = 'link' plans on the measured thresholds: set adaptation = 'thresholds'")
+        self.link = StreamLink(
+            self.bandwidth_hz, opts.backoff_db, opts.mcs_policy, device=device,
+            adaptation=opts.adaptation, target_bler=opts.target_bler,
+        )  # fmt: skip
+        self.model = None
+        if opts.planning == "link":
+            ir = self.link.ir_table if opts.mcs_policy == "rateless" else None
+            probe = self.link._ir_for("qpsk") if ir is not None else None
+            self.model = LinkModel(
+                opts.mcs_policy, self.link.thresholds_db, ir, crc_bits=self.link.framer.crc_bits,
+                ir_payload_bits=probe.payload_bits if probe else 1000,
+                ir_step_symbols=probe.step_symbols if probe else 32,
+            )  # fmt: skip
 
     def requirements(self) -> tuple[float, float]:
         """(eps_r, eps_s) on the measured curves: the options', or ``paper_eps`` translated."""
@@ -246,7 +279,10 @@ class IntentPipeline:
         return received_snr_db(power_w, gains, self.bandwidth_hz, self.n0)
 
     def _synthesize(self, maps: list[torch.Tensor | None], generator: torch.Generator) -> list[torch.Tensor]:
-        """One synthesis per distinct decoded map (None: the null map), shared by the users who hold it."""
+        """One synthesis per distinct decoded map (None: the null map), shared by the users who hold it
+        (``synthesis = "none"``: mid-grey)."""
+        if self.opts.synthesis == "none":
+            return [torch.zeros(3, self.H, self.W) for _ in maps]
         distinct: dict[bytes | None, torch.Tensor | None] = {}
         for m in maps:
             distinct.setdefault(None if m is None else m.numpy().tobytes(), m)
@@ -257,12 +293,38 @@ class IntentPipeline:
                                   scale=self.opts.guidance, steps=self.opts.ddim_steps)[0].cpu()  # fmt: skip
         return [out[None if m is None else m.numpy().tobytes()] for m in maps]
 
-    def _send_map(self, labels, rate, power_w, gains, generator):
-        """The map stream to every user: (delivery, decoded map per user or None)."""
+    def _code_map(self, labels, rate):
         o = self.opts
-        stream = streams.code_map(labels, CAMVID_LABEL_IDS, o.map_codec, rate if o.map_codec == "jpeg" else None)
-        delivery = self.link.send(stream, self._snr_db(power_w, gains), generator)
+        return streams.code_map(labels, CAMVID_LABEL_IDS, o.map_codec, rate if o.map_codec == "jpeg" else None)
+
+    def _send_map(self, labels, rate, power_w, gains, generator, stream=None, mode=None):
+        """The map stream to every user: (delivery, decoded map per user or None). ``mode``: a plan's
+        MCS index or rateless modulation (None: the link adapts)."""
+        stream = stream if stream is not None else self._code_map(labels, rate)
+        delivery = self._send(stream, power_w, gains, generator, mode)
         return delivery, self._decode_once(delivery.received, lambda s: streams.decode_map(s, CAMVID_LABEL_IDS))
+
+    def _send(self, stream, power_w, gains, generator, mode=None):
+        """One stream at ``power_w`` to the users of ``gains``, in a planned ``mode`` or adapted."""
+        snr = self._snr_db(power_w, gains)
+        if mode is None:
+            return self.link.send(stream, snr, generator)
+        if isinstance(mode, str):
+            return self.link.send(stream, snr, generator, modulation=mode)
+        return self.link.send(stream, snr, generator, mcs=int(mode))
+
+    def plan_streams(self, frames: list[int], users: list[np.ndarray], gains: np.ndarray, tg: float, budget_w: float):
+        """The link-aware plan (:func:`phy.multicast.link_aware.plan`) of streams of ``frames`` bits
+        (header + payload) to ``users`` (stream 0 to all); returns the LinkPlan."""
+        opts = [
+            stream_options(self.model, bits, u, gains, self.bandwidth_hz, self.n0, budget_w)
+            for bits, u in zip(frames, users)
+        ]
+        return plan_link(opts, len(gains), tg, budget_w, self.model, gains, self.bandwidth_hz, self.n0)
+
+    def _mode(self, label):
+        """A plan's label as the link's mode: None for per_user (the link adapts per user)."""
+        return None if self.opts.mcs_policy == "per_user" else label
 
     @staticmethod
     def _decode_once(received: list, decode) -> list:
@@ -296,8 +358,11 @@ class IntentPipeline:
     def _ngm(self, problem, image, labels, gains, generator):
         """The whole image as one JPEG at r_NGM, all power, no synthesis."""
         stream = streams.code_class_image(image, ngm_rate(problem), self.pixels)
-        delivery = self.link.send(stream, self._snr_db(problem.total_power_w, gains), generator)
-        predicted = ngm_latencies(problem)
+        mode, predicted = None, ngm_latencies(problem)
+        if self.model is not None:
+            plan = self.plan_streams([frame_bits(stream)], [np.arange(len(gains))], gains, 0.0, problem.total_power_w)
+            mode, predicted = self._mode(plan.labels[0]), plan.latency_s
+        delivery = self._send(stream, problem.total_power_w, gains, generator, mode)
         decoded = self._decode_once(delivery.received, streams.decode_class_image)
         out = []
         for k, s in enumerate(delivery.received):
@@ -309,9 +374,15 @@ class IntentPipeline:
 
     def _fgm(self, problem, image, labels, gains, generator):
         """The map only at r_FGM with all power; every user shows the synthesis."""
-        delivery, maps = self._send_map(labels, fgm_rate(problem), problem.total_power_w, gains, generator)
+        stream = self._code_map(labels, fgm_rate(problem))
+        mode, predicted = None, fgm_latencies(problem)
+        if self.model is not None:
+            plan = self.plan_streams(
+                [frame_bits(stream)], [np.arange(len(gains))], gains, self.generation_s, problem.total_power_w
+            )
+            mode, predicted = self._mode(plan.labels[0]), plan.latency_s
+        delivery, maps = self._send_map(labels, None, problem.total_power_w, gains, generator, stream, mode)
         synth = self._synthesize(maps, generator)
-        predicted = fgm_latencies(problem)
         out = []
         for k, m in enumerate(maps):
             gaps = [("map", delivery.airtime_s[k] / (predicted[k] - self.generation_s))] if m is not None else []
@@ -320,32 +391,62 @@ class IntentPipeline:
         return out, delivery.frame_bits
 
     def _proposed(self, problem, image, labels, gains, generator):
-        """Problem (8)'s allocation: the map to all, each wanted class to its users, then compose."""
-        alloc = solve(problem)
+        """Problem (8)'s allocation: the map to all, each wanted class to its users, then compose.
+
+        ``planning = "shannon"``: powers and rates from the optimiser (Shannon rates, the model's
+        bits); ``"link"``: rates at the requirements (where the optimiser puts them too), the streams
+        coded first, then powers and transmission modes planned on the measured link with the coded
+        frames' sizes (:meth:`plan_streams`)."""
         K = len(gains)
-        delivery, maps = self._send_map(labels, alloc.map_rate, alloc.map_power_w, gains, generator)
+        alloc = solve(problem) if self.model is None else None
+        map_rate = alloc.map_rate if alloc is not None else problem.required_map_rate()
+        class_rates = alloc.class_rates if alloc is not None else problem.required_class_rates()
+        cols = [col for col in range(len(self.class_ids)) if self.intents[:, col].any()]
+        col_users = {col: np.flatnonzero(self.intents[:, col]) for col in cols}
+        map_stream = self._code_map(labels, map_rate)
+        class_streams = {
+            col: streams.code_class_region(image, labels == self.class_ids[col], float(class_rates[col]),
+                                           problem.class_pixels)  # fmt: skip
+            for col in cols
+        }
+        if alloc is not None:
+            map_power, map_mode = alloc.map_power_w, None
+            class_power = {col: float(alloc.class_power_w[col]) for col in cols}
+            class_mode = dict.fromkeys(cols)
+            planned_map = self._planned(problem, problem.image_pixels * map_rate, map_power, gains)
+            planned_class = {
+                col: self._planned(problem, problem.class_pixels * float(class_rates[col]), class_power[col],
+                                   gains[col_users[col]])  # fmt: skip
+                for col in cols
+            }
+            predicted = alloc.user_latency_s
+        else:
+            plan = self.plan_streams(
+                [frame_bits(map_stream)] + [frame_bits(class_streams[c]) for c in cols],
+                [np.arange(K)] + [col_users[c] for c in cols], gains, self.generation_s, problem.total_power_w,
+            )  # fmt: skip
+            map_power, map_mode = float(plan.power_w[0]), self._mode(plan.labels[0])
+            class_power = {c: float(plan.power_w[i + 1]) for i, c in enumerate(cols)}
+            class_mode = {c: self._mode(plan.labels[i + 1]) for i, c in enumerate(cols)}
+            planned_map = plan.stream_latency_s[0]
+            planned_class = {c: plan.stream_latency_s[i + 1] for i, c in enumerate(cols)}
+            predicted = plan.latency_s
+        delivery, maps = self._send_map(labels, map_rate, map_power, gains, generator, map_stream, map_mode)
         synth = self._synthesize(maps, generator)
         bits = delivery.frame_bits
-        planned_map = self._planned(problem, problem.image_pixels * alloc.map_rate, alloc.map_power_w, gains)
         gaps = [[("map", delivery.airtime_s[k] / planned_map[k])] if maps[k] is not None else [] for k in range(K)]
         air = np.zeros((K, len(self.class_ids)))
         decoded: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}  # (user, column) -> (pixels, box)
-        for col, cls in enumerate(self.class_ids):
-            users = np.flatnonzero(self.intents[:, col])
-            if users.size == 0:
-                continue
-            rate, power = float(alloc.class_rates[col]), float(alloc.class_power_w[col])
-            stream = streams.code_class_region(image, labels == cls, rate, problem.class_pixels)
-            d = self.link.send(stream, self._snr_db(power, gains[users]), generator)
+        for col in cols:
+            users = col_users[col]
+            d = self._send(class_streams[col], class_power[col], gains[users], generator, class_mode[col])
             bits += d.frame_bits
             air[users, col] = d.airtime_s
-            planned = self._planned(problem, problem.class_pixels * rate, power, gains[users])
             classes = self._decode_once(d.received, streams.decode_class_stream)
             for i, (u, s) in enumerate(zip(users, d.received)):
                 if s is not None:
                     decoded[(int(u), col)] = classes[i]
-                    gaps[u].append(("class", d.airtime_s[i] / planned[i]))
-        predicted = alloc.user_latency_s
+                    gaps[u].append(("class", d.airtime_s[i] / planned_class[col][i]))
         out = []
         for k in range(K):
             wanted = [int(c) for c in np.flatnonzero(self.intents[k])]

@@ -9,13 +9,23 @@ SNR already holds path loss and fading: :mod:`phy.multicast` gives it from the
 stream's power). A user whose CRC fails, or whose frame does not decode, has
 lost the stream: it is reported, never repaired.
 
-Link adaptation picks the highest-efficiency MCS whose spectral efficiency is
-at most ``log2(1 + SNR / backoff)``: per user (``policy = "per_user"``: each user
-receives at its own rate, as the latency model assumes: a rateless or
-per-user-repeated multicast) or one MCS for all receivers of the stream
-(``"worst"``: the weakest receiver's, as a plain broadcast would). Air time of
-a stream at a user is its channel uses over the band: C n / (Q_m B) seconds for
-C codewords of n bits on Q_m-bit symbols.
+Link adaptation picks, per receiver, the highest-efficiency MCS whose SNR threshold
+at the target BLER the receiver meets (``adaptation = "thresholds"``: the BLER table
+measured on this PHY, :mod:`phy.link_abstraction`), or whose efficiency is at most
+``log2(1 + SNR / backoff)`` (``"backoff"``: a fixed gap to capacity, the older rule).
+The multicast policies:
+
+- ``worst``: one transmission at one MCS for all receivers, the weakest's (a plain
+  broadcast);
+- ``rateless``: one transmission by incremental redundancy
+  (:class:`phy.incremental.IncrementalRedundancy`): every receiver decodes after a
+  time set by its own channel;
+- ``per_user``: each receiver at its own MCS, as the Shannon latency model assumes
+  (an idealisation: physically that is one transmission per MCS, i.e. per user).
+
+Air time of a stream at a user is its channel uses over the band: C n / (Q_m B) seconds for
+C codewords of n bits on Q_m-bit symbols (rateless: the steps that user heard, times
+the C blocks' increments).
 """
 
 from __future__ import annotations
@@ -28,57 +38,20 @@ import numpy as np
 import torch
 
 from phy import CodeConfig, GridConfig, LinkConfig, OFDMALink, channel_config
-from phy.config import BITS_PER_SYMBOL
+from phy.incremental import IncrementalRedundancy
+from phy.link_abstraction import IrTable, load_ir_table, load_table
+from phy.mcs import MCS_TABLE, Mcs, choose_mcs_backoff, choose_mcs_thresholds
 from semantic.codecs.streams import CodedStream
 
 from .framing import REGION_FRAME, STREAM_FRAME, FrameFormat, Framer, bytes_to_bits
 
-__all__ = ["MCS_TABLE", "Mcs", "StreamDelivery", "StreamLink", "choose_mcs", "frame_bits", "frame_format"]
+__all__ = ["MCS_TABLE", "POLICIES", "Mcs", "StreamDelivery", "StreamLink", "choose_mcs", "frame_bits", "frame_format"]
+
+POLICIES = ("per_user", "worst", "rateless")
 
 
-@dataclass(frozen=True)
-class Mcs:
-    """One modulation and 5G LDPC code rate; ``efficiency`` in information bits per channel use."""
-
-    modulation: str
-    k: int
-    n: int
-
-    @property
-    def bits_per_symbol(self) -> int:
-        """Q_m, bits per QAM symbol."""
-        return BITS_PER_SYMBOL[self.modulation]
-
-    @property
-    def efficiency(self) -> float:
-        """Information bits per channel use: Q_m k / n."""
-        return self.bits_per_symbol * self.k / self.n
-
-    @property
-    def name(self) -> str:
-        """``<modulation>-k/n``."""
-        return f"{self.modulation}-{self.k}/{self.n}"
-
-
-#: Ascending efficiency, 0.41 .. 7 bit/s/Hz: QPSK at code rate 0.2 (5G LDPC's lowest) up to
-#: 256-QAM at 7/8, about the span of the 5G MCS tables.
-MCS_TABLE = tuple(
-    Mcs(m, k, 1536)
-    for m, k in [
-        ("qpsk", 312), ("qpsk", 384), ("qpsk", 512), ("qpsk", 768), ("qpsk", 1024), ("16qam", 768),
-        ("16qam", 1024), ("16qam", 1152), ("64qam", 1024), ("64qam", 1152), ("64qam", 1280),
-        ("256qam", 1152), ("256qam", 1344),
-    ]
-)  # fmt: skip
-
-
-def choose_mcs(snr_db, backoff_db: float = 3.0) -> np.ndarray:
-    """int MCS indices into :data:`MCS_TABLE`, shape of ``snr_db``: the highest efficiency at most
-    log2(1 + SNR / backoff) (index 0 when even the lowest falls short)."""
-    snr_db = np.asarray(snr_db, dtype=np.float64)
-    target = np.log2(1 + 10 ** ((snr_db - backoff_db) / 10))
-    effs = np.array([m.efficiency for m in MCS_TABLE])
-    return np.maximum(np.searchsorted(effs, target, side="right") - 1, 0)
+#: The backoff rule under its older name (the separation baseline's adaptive MCS).
+choose_mcs = choose_mcs_backoff
 
 
 def frame_format(stream: CodedStream) -> FrameFormat:
@@ -117,39 +90,91 @@ class StreamDelivery:
     airtime_s: np.ndarray  #: float64 (U,) seconds on air at the user's MCS
     efficiency: np.ndarray  #: float64 (U,) information bits per channel use of the user's MCS
     frame_bits: int  #: header + payload bits (before the CRC)
+    modulation: str | None = None  #: rateless: the QAM order of the IR transmission
+    steps: np.ndarray | None = None  #: rateless: int (U,) IR steps each user needed (A + 1: never decoded)
 
 
 class StreamLink:
     """Sends coded streams to users at given SNRs (see the module docstring).
 
     :param bandwidth_hz: the stream's band B (one channel use per Hz and second).
-    :param backoff_db: SNR margin of link adaptation (a gap to capacity).
-    :param policy: ``per_user`` or ``worst`` MCS choice.
+    :param backoff_db: SNR margin of ``adaptation = "backoff"`` (a gap to capacity).
+    :param policy: ``per_user``, ``worst`` or ``rateless``.
+    :param adaptation: ``thresholds`` (measured BLER table at ``target_bler``) or ``backoff``.
+    :param target_bler: codeword BLER the thresholds are taken at.
+    :param ir_table: the rateless multicast's measured curves (default: the shipped table), used to
+        pick its modulation when the caller does not.
     """
 
     def __init__(
         self,
         bandwidth_hz: float,
         backoff_db: float = 3.0,
-        policy: Literal["per_user", "worst"] = "per_user",
+        policy: Literal["per_user", "worst", "rateless"] = "per_user",
         bp_iterations: int = 20,
         device: str = "cpu",
+        adaptation: Literal["thresholds", "backoff"] = "thresholds",
+        target_bler: float = 0.1,
+        ir_table: IrTable | None = None,
     ):
         if not (math.isfinite(bandwidth_hz) and bandwidth_hz > 0):
             raise ValueError(f"bandwidth_hz must be > 0; got {bandwidth_hz}")
-        if policy not in ("per_user", "worst"):
-            raise ValueError(f"policy must be 'per_user' or 'worst'; got {policy!r}")
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
+        if adaptation not in ("thresholds", "backoff"):
+            raise ValueError(f"adaptation must be 'thresholds' or 'backoff'; got {adaptation!r}")
+        if not 0 < target_bler < 1:
+            raise ValueError(f"target_bler must be in (0, 1); got {target_bler}")
         self.bandwidth_hz, self.backoff_db, self.policy = bandwidth_hz, backoff_db, policy
+        self.adaptation, self.target_bler = adaptation, target_bler
+        self.thresholds_db = load_table("awgn").thresholds_db(target_bler) if adaptation == "thresholds" else None
         self.bp_iterations, self.device = bp_iterations, device
         self.framer = Framer(device)
         self._links: dict[tuple[int, int], OFDMALink] = {}
+        self._ir: dict[str, IncrementalRedundancy] = {}
+        self._ir_table = ir_table
+
+    @property
+    def ir_table(self) -> IrTable:
+        """The rateless multicast's measured curves (loaded on first use)."""
+        if self._ir_table is None:
+            self._ir_table = load_ir_table()
+        return self._ir_table
+
+    def choose_per_user(self, snr_db: np.ndarray) -> np.ndarray:
+        """int (U,) each receiver's own MCS under the adaptation rule (0 when even the lowest falls short)."""
+        snr_db = np.atleast_1d(np.asarray(snr_db, dtype=np.float64))
+        if self.thresholds_db is not None:
+            return choose_mcs_thresholds(snr_db, self.thresholds_db)
+        return choose_mcs_backoff(snr_db, self.backoff_db)
 
     def choose(self, snr_db: np.ndarray) -> np.ndarray:
-        """int (U,) MCS index per receiver under the policy (0 when even the lowest falls short)."""
+        """int (U,) MCS index per receiver under the policy (``worst``: the weakest's for all)."""
         snr_db = np.atleast_1d(np.asarray(snr_db, dtype=np.float64))
         if self.policy == "worst":
             snr_db = np.full_like(snr_db, snr_db.min())
-        return choose_mcs(snr_db, self.backoff_db)
+        return self.choose_per_user(snr_db)
+
+    def choose_modulation(self, frame_bits: int, snr_db: np.ndarray) -> str:
+        """The rateless stream's QAM order: the one of least summed expected air time over its
+        receivers (the latency model's objective) among those every receiver can decode."""
+        ir = self._ir_for("qpsk")
+        blocks = self.framer.codewords(frame_bits, ir.payload_bits)
+        best, best_time = "qpsk", math.inf
+        for mod, curve in self.ir_table.curves.items():
+            total = float(np.sum(curve.expected_steps(np.asarray(snr_db, dtype=np.float64), blocks)))
+            if total < best_time:
+                best, best_time = mod, total
+        return best
+
+    def _ir_for(self, modulation: str) -> IncrementalRedundancy:
+        if modulation not in self._ir:
+            t = self._ir_table
+            settings = {} if t is None else {"k": t.k, "increment_symbols": t.increment_symbols, "max_rounds": t.max_rounds}
+            self._ir[modulation] = IncrementalRedundancy(
+                modulation=modulation, bp_iterations=self.bp_iterations, device=self.device, **settings
+            )
+        return self._ir[modulation]
 
     def _link(self, index: int, users: int) -> OFDMALink:
         key = (index, users)
@@ -165,32 +190,77 @@ class StreamLink:
             self._links[key] = OFDMALink(config, device=self.device)
         return self._links[key]
 
-    def send(self, stream: CodedStream, snr_db: np.ndarray, generator: torch.Generator) -> StreamDelivery:
-        """Send ``stream`` to U users with SNRs ``snr_db`` (U,) dB per channel use."""
+    def send(
+        self,
+        stream: CodedStream,
+        snr_db: np.ndarray,
+        generator: torch.Generator,
+        mcs: int | None = None,
+        modulation: str | None = None,
+    ) -> StreamDelivery:
+        """Send ``stream`` to U users with SNRs ``snr_db`` (U,) dB per channel use.
+
+        ``mcs``: send at this MCS index to every user (a planner's choice) instead of adapting;
+        ``modulation``: the rateless stream's QAM order instead of :meth:`choose_modulation`.
+        """
         snr_db = np.atleast_1d(np.asarray(snr_db, dtype=np.float64))
         frame = _serialise(stream)
-        choice = self.choose(snr_db)
+        if self.policy == "rateless" and mcs is None:
+            return self._send_rateless(stream, frame, snr_db, generator, modulation)
+        if mcs is not None and not 0 <= mcs < len(MCS_TABLE):
+            raise ValueError(f"mcs must index MCS_TABLE (0 .. {len(MCS_TABLE) - 1}); got {mcs}")
+        choice = np.full(snr_db.size, mcs) if mcs is not None else self.choose(snr_db)
         U = snr_db.size
         received: list[CodedStream | None] = [None] * U
         delivered = np.zeros(U, dtype=bool)
         airtime = np.zeros(U)
         for index in np.unique(choice):
             users = np.flatnonzero(choice == index)
-            mcs = MCS_TABLE[index]
-            codewords = self.framer.codewords(frame.size, mcs.k)
-            airtime[users] = codewords * mcs.n / mcs.bits_per_symbol / self.bandwidth_hz
-            block = self.framer.to_blocks([frame], codewords * mcs.k)
-            block = block.reshape(codewords, 1, 1, mcs.k).expand(codewords, users.size, 1, mcs.k)
+            m = MCS_TABLE[index]
+            codewords = self.framer.codewords(frame.size, m.k)
+            airtime[users] = codewords * m.n / m.bits_per_symbol / self.bandwidth_hz
+            block = self.framer.to_blocks([frame], codewords * m.k)
+            block = block.reshape(codewords, 1, 1, m.k).expand(codewords, users.size, 1, m.k)
             snr = torch.as_tensor(snr_db[users], dtype=torch.float32, device=self.device)[None]
             bits_hat = self._link(index, users.size)(block.contiguous(), snr, generator).bits_hat
             payload, valid = self.framer.from_blocks(bits_hat.permute(1, 0, 2, 3).reshape(users.size, -1))
-            for u, ok, bits in zip(users, valid.tolist(), payload.cpu().numpy()):
-                if not ok:
-                    continue
-                try:
-                    received[u] = _deserialise(bits[: frame.size], stream)
-                    delivered[u] = True
-                except ValueError:  # a corrupted frame that slipped through the CRC
-                    pass
+            self._collect(stream, frame, users, valid, payload, received, delivered)
         effs = np.array([MCS_TABLE[i].efficiency for i in choice])
         return StreamDelivery(received, delivered, airtime, effs, int(frame.size))
+
+    def _send_rateless(self, stream, frame, snr_db, generator, modulation) -> StreamDelivery:
+        """One IR transmission to all users; each user's air time is the steps it heard."""
+        modulation = modulation or self.choose_modulation(frame.size, snr_db)
+        ir = self._ir_for(modulation)
+        blocks = self.framer.codewords(frame.size, ir.payload_bits)
+        info = self.framer.to_blocks([frame], blocks * ir.payload_bits).reshape(blocks, ir.payload_bits)
+        curve = self.ir_table.curves.get(modulation) if self.ir_table.k == ir.k else None
+        bracket = None
+        if curve is not None:  # where the measured curve says blocks decode: fewer decodes, the same answer
+            bracket = (curve.step_quantile(snr_db, 0.02) - 1, curve.step_quantile(snr_db, 0.98))
+            bracket = tuple(torch.as_tensor(np.asarray(b), dtype=torch.int64) for b in bracket)
+        rx = ir(info, snr_db, generator, bracket)
+        U = snr_db.size
+        steps = rx.steps.cpu().numpy()
+        heard = np.minimum(steps, ir.steps)  # a user never decoding heard every step the transmitter sent
+        airtime = ir.airtime_s(heard, blocks, self.bandwidth_hz)
+        received: list[CodedStream | None] = [None] * U
+        delivered = np.zeros(U, dtype=bool)
+        payload, valid = self.framer.from_blocks(rx.payload.reshape(U, -1))
+        valid = valid & rx.decoded
+        self._collect(stream, frame, np.arange(U), valid, payload, received, delivered)
+        effs = frame.size / np.maximum(heard * blocks * ir.step_symbols, 1)
+        return StreamDelivery(received, delivered, airtime, effs, int(frame.size), modulation=modulation,
+                              steps=steps)  # fmt: skip
+
+    @staticmethod
+    def _collect(stream, frame, users, valid, payload, received, delivered) -> None:
+        """Parse each CRC-valid user's frame into ``received`` / ``delivered`` (in place)."""
+        for u, ok, bits in zip(users, valid.tolist(), payload.cpu().numpy()):
+            if not ok:
+                continue
+            try:
+                received[u] = _deserialise(bits[: frame.size], stream)
+                delivered[u] = True
+            except ValueError:  # a corrupted frame that slipped through the CRC
+                pass

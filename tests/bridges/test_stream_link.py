@@ -8,6 +8,7 @@ import torch
 
 from bridges.framing import STREAM_FRAME
 from bridges.streams import MCS_TABLE, StreamLink, frame_bits
+from phy.link_abstraction import load_table
 from semantic.codecs import streams
 
 
@@ -20,7 +21,7 @@ def scene(seed=0, S=64):
 
 @pytest.fixture(scope="module")
 def link():
-    return StreamLink(1e6, backoff_db=3.0)
+    return StreamLink(1e6, backoff_db=3.0, adaptation="backoff")
 
 
 def test_high_snr_delivers_every_stream_exactly(link):
@@ -61,7 +62,7 @@ def test_link_adaptation_stays_below_capacity_with_the_backoff(link):
     above = np.minimum(chosen + 1, len(MCS_TABLE) - 1)
     assert ((effs[above] > target) | (chosen == len(MCS_TABLE) - 1)).all()  # the highest that fits
     assert np.all(np.diff(chosen) >= 0)
-    worst = StreamLink(1e6, policy="worst").choose(np.array([25.0, 5.0, 12.0]))
+    worst = StreamLink(1e6, policy="worst", adaptation="backoff").choose(np.array([25.0, 5.0, 12.0]))
     assert len(set(worst.tolist())) == 1 and worst[0] == link.choose(np.array([5.0]))[0]
 
 
@@ -73,8 +74,51 @@ def test_a_stream_below_the_lowest_mcs_is_lost_and_reported(link):
     assert d.received[0] is None and d.received[1] is not None
 
 
+def test_threshold_adaptation_takes_the_highest_mcs_whose_measured_threshold_holds():
+    link = StreamLink(1e6, target_bler=0.01)
+    thr = load_table("awgn").thresholds_db(0.01)
+    snr = np.linspace(-6, 30, 73)
+    chosen = link.choose(snr)
+    met = snr >= thr[chosen]
+    assert met[snr >= thr[0]].all()  # never an MCS the SNR does not meet (above the floor)
+    higher = np.minimum(chosen + 1, len(MCS_TABLE) - 1)
+    assert ((snr < thr[higher]) | (chosen == len(MCS_TABLE) - 1)).all()  # and the highest that it meets
+    assert chosen[snr < thr[0]].tolist() == [0] * int((snr < thr[0]).sum())  # the floor
+
+
+def test_rateless_multicast_delivers_the_stream_and_each_user_waits_by_its_own_snr():
+    image, lab = scene(4)
+    s = streams.code_class_region(image, lab == int(lab[0, 0]), 2.0, 409.6)
+    link = StreamLink(1e6, policy="rateless")
+    snr = np.array([-12.0, -3.0, 2.0, 8.0, 20.0])
+    d = link.send(s, snr, torch.Generator().manual_seed(0), modulation="qpsk")
+    assert d.delivered.tolist() == [False, True, True, True, True]  # -12 dB is below QPSK's IR floor
+    for r in d.received[1:]:
+        assert r.bits == s.bits and np.array_equal(np.asarray(r.payload), np.asarray(s.payload))
+    assert np.all(np.diff(d.airtime_s[1:]) <= 0) and d.airtime_s[1] > 2 * d.airtime_s[-1]
+    assert d.airtime_s[0] == d.airtime_s.max()  # the user who never decodes heard every step
+    assert d.modulation == "qpsk" and d.steps[0] > d.steps[1]
+    # The modulation rule: QPSK for a weak group, a higher order for a strong one.
+    assert link.choose_modulation(d.frame_bits, np.array([-3.0, 0.0])) == "qpsk"
+    assert link.choose_modulation(d.frame_bits, np.array([22.0, 25.0])) in ("64qam", "256qam")
+
+
+def test_a_planned_mcs_overrides_the_adaptation():
+    image, lab = scene(5)
+    s = streams.code_map(lab, 12, "rle")
+    link = StreamLink(1e6, policy="worst")
+    d = link.send(s, np.array([30.0, 30.0]), torch.Generator().manual_seed(0), mcs=2)
+    assert d.delivered.all() and (d.efficiency == MCS_TABLE[2].efficiency).all()
+    with pytest.raises(ValueError, match="mcs must index"):
+        link.send(s, np.array([30.0]), torch.Generator(), mcs=len(MCS_TABLE))
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="bandwidth_hz"):
         StreamLink(0.0)
     with pytest.raises(ValueError, match="policy"):
         StreamLink(1e6, policy="best")
+    with pytest.raises(ValueError, match="adaptation"):
+        StreamLink(1e6, adaptation="oracle")
+    with pytest.raises(ValueError, match="target_bler"):
+        StreamLink(1e6, target_bler=1.5)

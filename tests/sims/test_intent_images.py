@@ -205,3 +205,31 @@ def test_a_user_who_lost_the_map_keeps_its_delivered_classes(tiny_sdm, monkeypat
         )
         assert torch.equal(u.image[:, mask], pixels[:, mask])  # shown over the unconditional synthesis
         assert torch.equal(u.image[:, ~mask], u.synthesis[:, ~mask])
+
+
+@pytest.mark.parametrize("scheme", ["proposed", "ngm", "fgm"])
+def test_link_aware_planning_predicts_what_the_air_measures(tiny_sdm, scheme):
+    """planning = "link", one MCS per stream: the plan's air times are the link's, exactly."""
+    opts = options(tiny_sdm, scheme=scheme, power_mw=100.0, planning="link", mcs_policy="worst", synthesis="none")
+    pipeline = IntentPipeline(opts, LinkBudgetConfig(), (32, 32))
+    image, lab = scene(3)
+    gains = np.array([3e-11, 1e-11, 5e-12])
+    users, _ = pipeline.run(image, lab, gains, torch.Generator().manual_seed(0))
+    for u in users:
+        assert u.streams_lost == 0
+        assert u.measured_s == pytest.approx(u.predicted_s, rel=1e-9)
+        assert all(gap == pytest.approx(1.0) for _, gap in u.stream_gaps)
+        assert u.synthesis is None or u.synthesis.abs().max() == 0  # synthesis = "none": mid-grey
+
+
+def test_link_aware_rateless_planning(tiny_sdm):
+    opts = options(tiny_sdm, power_mw=50.0, planning="link", mcs_policy="rateless", synthesis="none")
+    pipeline = IntentPipeline(opts, LinkBudgetConfig(), (32, 32))
+    image, lab = scene(4)
+    gains = np.array([3e-12, 1e-12, 5e-13])
+    users, _ = pipeline.run(image, lab, gains, torch.Generator().manual_seed(0))
+    gaps = [gap for u in users for _, gap in u.stream_gaps]
+    assert all(u.streams_lost == 0 for u in users) and len(gaps) == 6
+    assert 0.7 < np.mean(gaps) < 1.3  # expected IR steps against one draw of them
+    with pytest.raises(ValueError, match="adaptation = 'thresholds'"):
+        IntentPipeline(options(tiny_sdm, planning="link", adaptation="backoff"), LinkBudgetConfig(), (32, 32))
