@@ -176,6 +176,8 @@ class UserOutcome:
     synthesis: torch.Tensor | None = None  #: float32 (3, H, W) the SDM's image behind the composition
     #: measured / planned air time of each of the user's delivered streams: ("map" | "class", ratio)
     stream_gaps: list[tuple[str, float]] = field(default_factory=list)
+    #: T_k the paper's Shannon latency model promises for this drop (its optimum, or NGM / FGM's closed form)
+    shannon_s: float = float("nan")
 
 
 class IntentPipeline:
@@ -353,7 +355,18 @@ class IntentPipeline:
         masks come from :meth:`transmitter_map` (the true labels unless a segmenter is set)."""
         problem = self.problem(gains)
         run = {"proposed": self._proposed, "ngm": self._ngm, "fgm": self._fgm}[self.opts.scheme]
-        return run(problem, image, self.transmitter_map(image, labels), gains, generator)
+        users, bits = run(problem, image, self.transmitter_map(image, labels), gains, generator)
+        for u, t in zip(users, self.shannon_latencies(problem)):
+            u.shannon_s = float(t)
+        return users, bits
+
+    def shannon_latencies(self, problem: MulticastProblem) -> np.ndarray:
+        """float64 (K,): T_k of the Shannon latency model (problem (8)'s optimum, or NGM / FGM's closed form)."""
+        if self.opts.scheme == "ngm":
+            return ngm_latencies(problem)
+        if self.opts.scheme == "fgm":
+            return fgm_latencies(problem)
+        return solve(problem).user_latency_s
 
     def _ngm(self, problem, image, labels, gains, generator):
         """The whole image as one JPEG at r_NGM, all power, no synthesis."""

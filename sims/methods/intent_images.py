@@ -39,7 +39,8 @@ class IntentImagesOptions(IntentMulticastConfig):
 
 METRICS = [
     Metric("latency_ms", label="per-user latency, measured (ms)"),
-    Metric("predicted_ms", label="per-user latency, optimiser (ms)"),
+    Metric("predicted_ms", label="per-user latency, planned (ms): the optimiser's, or the link-aware plan's"),
+    Metric("shannon_ms", label="per-user latency the Shannon model promises for the drop (ms)"),
     Metric("latency_gap", label="measured / predicted latency"),
     Metric("latency_ratio", label="measured latency / T_g"),
     Metric("intended_psnr", label="PSNR on the intended region (dB)"),
@@ -94,6 +95,7 @@ def intent_images(ctx: PointContext) -> dict:
         for k, u in enumerate(users):
             values["latency_ms"].append(u.measured_s * 1e3)
             values["predicted_ms"].append(u.predicted_s * 1e3)
+            values["shannon_ms"].append(u.shannon_s * 1e3)
             values["latency_gap"].append(u.measured_s / u.predicted_s)
             values["latency_ratio"].append(u.measured_s / pipeline.generation_s if pipeline.generation_s else math.nan)
             values["streams_lost"].append(u.streams_lost / u.streams_sent)

@@ -57,6 +57,30 @@ def ir_markdown(folder: Path | None = None, blocks=(1, 8)) -> str:
     return "\n".join(lines)
 
 
+def overhead_markdown(folder: Path | None = None, target: float = 1e-3, blocks: int = 8) -> str:
+    """A Markdown table: bits per channel use at each SNR of Shannon, of the per-user MCS (the highest
+    whose threshold at ``target`` holds: the latency model's "each user at its own rate" on this
+    link) and of the rateless IR multicast (its best modulation, ``blocks`` blocks: E[max] steps),
+    and the IR's overhead: channel uses it needs over those of the per-user MCS."""
+    table = load_table("awgn", None if folder is None else folder / "mcs_bler_awgn.json")
+    ir = load_ir_table(None if folder is None else folder / "ir_awgn.json")
+    from phy.incremental import IncrementalRedundancy
+
+    payload = IncrementalRedundancy(ir.k, "qpsk", ir.increment_symbols, ir.max_rounds).payload_bits
+    thr, effs = table.thresholds_db(target), table.efficiencies()
+    snrs = np.arange(-4, 25, 4.0)
+    lines = [f"| SNR (dB) | Shannon | per-user MCS @ BLER {target:g} | IR, {blocks} blocks | IR overhead vs per-user MCS |",
+             "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    for snr in snrs:
+        met = np.flatnonzero(snr >= thr)
+        mcs = effs[met.max()] if met.size else float("nan")
+        steps = min(float(c.expected_steps(np.array([snr]), blocks)[0]) for c in ir.curves.values())
+        eff_ir = payload / (steps * ir.increment_symbols) if np.isfinite(steps) else float("nan")
+        cells = [f"{v:.2f}" if np.isfinite(v) else "-" for v in (np.log2(1 + 10 ** (snr / 10)), mcs, eff_ir, mcs / eff_ir)]
+        lines.append(f"| {snr:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line (module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,3 +117,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.ir or (args.out / "ir_awgn.json").exists():
         print()
         print(ir_markdown(args.out))
+        if (args.out / "mcs_bler_awgn.json").exists():
+            print()
+            print(overhead_markdown(args.out))
