@@ -244,10 +244,12 @@ def jscc_name(variant: str, ratio: Fraction | float) -> str:
 
 
 def load_jscc(name_or_path: str | Path, device: str = "cpu") -> DeepJSCC | DeepJSCCOFDM:
-    """A DeepJSCC or DeepJSCC-OFDM (the class its config names) in eval mode, from a shipped
-    name (:func:`jscc_name`), a folder or a hub id."""
+    """A DeepJSCC, DeepJSCC-OFDM or Swin-JSCC (the class its config names) in eval mode, from a
+    shipped name (:func:`jscc_name`, ``swinjscc-...``), a folder or a hub id."""
+    from .swinjscc import SwinJSCC  # registers the class; it imports this module
+
     local = isinstance(resolve(name_or_path), Path)  # a folder names its class; a hub id: DeepJSCC
     model = load_pretrained(name_or_path, None if local else DeepJSCC, device)
-    if not isinstance(model, (DeepJSCC, DeepJSCCOFDM)):
+    if not isinstance(model, (DeepJSCC, DeepJSCCOFDM, SwinJSCC)):
         raise ValueError(f"{name_or_path}: a {type(model).__name__}, not a DeepJSCC model")
     return model

@@ -122,7 +122,10 @@ def _cmd_train_jscc(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigError(f"--ratio: {exc}") from None
 
-    return _run_trainer(args, JsccTrainConfig, train_jscc, check)
+    config_cls = JsccTrainConfig
+    if args.model == "swinjscc":
+        from .train.jscc import SwinJsccTrainConfig as config_cls
+    return _run_trainer(args, config_cls, train_jscc, check)
 
 
 def _cmd_train_sdm(args: argparse.Namespace) -> int:
@@ -298,6 +301,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         ("jscc", "jscc", "JsccTrainConfig", _cmd_train_jscc, "a DeepJSCC baseline (AWGN, slow Rayleigh, or OFDM with pilots)",
          "Train DeepJSCC through gscsim's PHY on CamVid train crops; GPU when available. "
          "Writes OUTPUT/config.json, diffusion_pytorch_model.safetensors and training.json."),
+        ("swinjscc", "jscc", "SwinJsccTrainConfig", _cmd_train_jscc,
+         "Swin-JSCC, the codec of GSC (Zhang et al., seed 002)",
+         "Train Swin-JSCC through gscsim's PHY on CamVid train crops (the paper's CIFAR-10 is not here); GPU when "
+         "available. Writes OUTPUT/config.json, diffusion_pytorch_model.safetensors and training.json."),
         ("sdm", "sdm", "SdmTrainConfig", _cmd_train_sdm,
          "the semantic diffusion model (SPADE U-Net, classifier-free guidance) on CamVid train",
          "Train the SDM on CamVid train crops with their label maps; GPU when present, CPU otherwise."),
@@ -316,6 +323,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         training_flags(trainer, module, config_name)
         if name in ("ddpm", "spadegan"):
             trainer.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
+        if name == "swinjscc":
+            trainer.add_argument("--channel", dest="variant", choices=["awgn", "rayleigh"], help="= --variant")
         trainer.add_argument("--quiet", action="store_true")
         trainer.set_defaults(func=run)
 

@@ -46,10 +46,12 @@ from semantic.jscc import (
     load_jscc,
 )
 from semantic.pretrained import save_model, training_info
+from semantic.swinjscc import SwinJSCC
 
 from .data import random_crops, training_images
 
 __all__ = [
+    "SwinJsccTrainConfig",
     "PILOT_SYMBOLS",
     "TRAINING_CHANNELS",
     "JsccTrainConfig",
@@ -99,6 +101,22 @@ class JsccTrainConfig(StrictModel):
         return jscc_name(self.variant, Fraction(self.ratio))
 
 
+class SwinJsccTrainConfig(JsccTrainConfig):
+    """`gscsim train swinjscc` options: Swin-JSCC (:class:`semantic.swinjscc.SwinJSCC`) with the GSC
+    paper's training settings as defaults (seed 002, Section IV-A: SNR uniform in [1, 13] dB, Adam
+    1e-4, batch 32, MSE). ``--channel`` names the channel (``--variant`` is the same flag)."""
+
+    variant: Literal["awgn", "rayleigh"] = Field("awgn", description="the channel it is trained through: awgn or rayleigh (block fading, perfect CSI)")
+    snr_db: tuple[float, float] = Field((1.0, 13.0), description="training SNR range (dB), LOW,HIGH: one SNR per image, uniform")
+    batch_size: int = Field(32, ge=1, description="images per step")
+    lr: float = Field(1e-4, gt=0, description="learning rate")
+
+    @property
+    def name(self) -> str:
+        """``swinjscc-<channel>-<ratio>``."""
+        return jscc_name(self.variant, Fraction(self.ratio)).replace("deepjscc-", "swinjscc-", 1)
+
+
 def training_link(variant: str, num_symbols: int, device: str) -> SymbolLink:
     """One user, 16 OFDM symbols of k / 16 subcarriers; the channel of the variant."""
     channel = channel_config(**TRAINING_CHANNELS[variant])
@@ -110,11 +128,13 @@ def training_link(variant: str, num_symbols: int, device: str) -> SymbolLink:
     return SymbolLink(link, num_symbols, pilot_symbols=PILOT_SYMBOLS[variant], device=device)
 
 
-def new_model(config: JsccTrainConfig) -> DeepJSCC | DeepJSCCOFDM:
+def new_model(config: JsccTrainConfig) -> DeepJSCC | DeepJSCCOFDM | SwinJSCC:
     """The untrained model of a variant and ratio (or the ``init`` model to fine-tune)."""
     if config.init is not None:
         return load_jscc(config.init).train()
     channels = channels_for_ratio(Fraction(config.ratio))
+    if isinstance(config, SwinJsccTrainConfig):
+        return SwinJSCC(channels)
     if config.variant in OFDM_RECEIVERS:
         receiver = OFDM_RECEIVERS[config.variant]
         return DeepJSCCOFDM(channels, receiver, PILOT_SYMBOLS[config.variant], snr_range_db=tuple(config.snr_db))
