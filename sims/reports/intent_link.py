@@ -118,7 +118,8 @@ def figure(rows: list[dict], path: str) -> None:
         series = lambda name, key: [_mean(points[(K, P)].get(name, []), key) for P in powers]  # noqa: E731
         for scheme, colour in colours.items():
             label = scheme.upper() if scheme != "proposed" else "proposed"
-            ax.plot(powers, series(f"{scheme}_b", "latency_ms"), "-o", color=colour, label=f"{label} (b) link-aware")
+            measured = f"{label} (b) link-aware" if scheme == "proposed" else f"{label}, measured (one stream: (a) = (b))"
+            ax.plot(powers, series(f"{scheme}_b", "latency_ms"), "-o", color=colour, label=measured)
             if scheme == "proposed":
                 ax.plot(powers, series("proposed_a", "latency_ms"), ":s", color=colour, label="proposed (a) Shannon plan")
             ax.plot(powers, series(f"{scheme}_b", "shannon_ms"), "--", color=colour, alpha=0.7,
