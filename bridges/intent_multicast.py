@@ -231,7 +231,7 @@ class IntentPipeline:
         self.model = None
         if opts.planning == "link":
             ir = self.link.ir_table if opts.mcs_policy == "rateless" else None
-            probe = self.link._ir_for("qpsk") if ir is not None else None
+            probe = self.link.ir_for("qpsk") if ir is not None else None
             self.model = LinkModel(
                 opts.mcs_policy, self.link.thresholds_db, ir, crc_bits=self.link.framer.crc_bits,
                 ir_payload_bits=probe.payload_bits if probe else 1000,

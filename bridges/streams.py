@@ -158,7 +158,7 @@ class StreamLink:
     def choose_modulation(self, frame_bits: int, snr_db: np.ndarray) -> str:
         """The rateless stream's QAM order: the one of least summed expected air time over its
         receivers (the latency model's objective) among those every receiver can decode."""
-        ir = self._ir_for("qpsk")
+        ir = self.ir_for("qpsk")
         blocks = self.framer.codewords(frame_bits, ir.payload_bits)
         best, best_time = "qpsk", math.inf
         for mod, curve in self.ir_table.curves.items():
@@ -167,7 +167,8 @@ class StreamLink:
                 best, best_time = mod, total
         return best
 
-    def _ir_for(self, modulation: str) -> IncrementalRedundancy:
+    def ir_for(self, modulation: str) -> IncrementalRedundancy:
+        """The rateless link of one QAM order (built once, with the IR table's settings)."""
         if modulation not in self._ir:
             t = self._ir_table
             settings = {} if t is None else {"k": t.k, "increment_symbols": t.increment_symbols, "max_rounds": t.max_rounds}
@@ -231,7 +232,7 @@ class StreamLink:
     def _send_rateless(self, stream, frame, snr_db, generator, modulation) -> StreamDelivery:
         """One IR transmission to all users; each user's air time is the steps it heard."""
         modulation = modulation or self.choose_modulation(frame.size, snr_db)
-        ir = self._ir_for(modulation)
+        ir = self.ir_for(modulation)
         blocks = self.framer.codewords(frame.size, ir.payload_bits)
         info = self.framer.to_blocks([frame], blocks * ir.payload_bits).reshape(blocks, ir.payload_bits)
         curve = self.ir_table.curves.get(modulation) if self.ir_table.k == ir.k else None

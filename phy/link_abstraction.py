@@ -179,10 +179,15 @@ class BlerTable:
 
     def save(self, path: str | Path) -> Path:
         """Write the table as JSON; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1))
-        return path
+        return _save_json(self.to_json(), path)
+
+
+def _save_json(data: dict, path: str | Path) -> Path:
+    """Write ``data`` as indented JSON, creating the folder; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))
+    return path
 
 
 def load_table(channel: str = "awgn", path: str | Path | None = None) -> BlerTable:
@@ -278,35 +283,33 @@ class IrCurve:
     cdf: list[list[float]]
     blocks: int
 
-    def expected_steps(self, snr_db, blocks: int = 1) -> np.ndarray:
-        """Expected steps until all ``blocks`` blocks decoded (the stream's completion: E[max]),
-        at ``snr_db`` (array), interpolating the CDF linearly in SNR; +inf where some block fails
-        to decode in A steps with probability above 1% (the floor of this modulation)."""
+    def _cdf_at(self, x: np.ndarray) -> np.ndarray:
+        """float64 (len(x), A): the CDF over steps at SNRs ``x`` (1-D), linear in SNR between the
+        measured ones, clamped to the first / last measured SNR."""
         snr = np.asarray(self.snr_db, dtype=np.float64)
         cdf = np.asarray(self.cdf, dtype=np.float64)  # (S, A)
-        x = np.atleast_1d(np.asarray(snr_db, dtype=np.float64))
         pos = np.clip(np.interp(x, snr, np.arange(snr.size)), 0, snr.size - 1)
         lo = np.floor(pos).astype(int)
         hi = np.minimum(lo + 1, snr.size - 1)
         t = (pos - lo)[:, None]
-        F = np.clip((1 - t) * cdf[lo] + t * cdf[hi], 0.0, 1.0) ** blocks  # P(all done within a + 1 steps)
+        return np.clip((1 - t) * cdf[lo] + t * cdf[hi], 0.0, 1.0)
+
+    def expected_steps(self, snr_db, blocks: int = 1) -> np.ndarray:
+        """Expected steps until all ``blocks`` blocks decoded (the stream's completion: E[max]),
+        at ``snr_db`` (array), interpolating the CDF linearly in SNR; +inf where some block fails
+        to decode in A steps with probability above 1% (the floor of this modulation)."""
+        x = np.atleast_1d(np.asarray(snr_db, dtype=np.float64))
+        F = self._cdf_at(x) ** blocks  # P(all done within a + 1 steps)
         # E[steps] = sum_{a >= 0} P(steps > a) over the A steps; the rest is the failure mass.
         expected = 1.0 + (1.0 - F[:, :-1]).sum(axis=1)
         fails = 1.0 - F[:, -1]
-        out = np.where((fails > 0.01) | (x < snr[0]), np.inf, expected)
+        out = np.where((fails > 0.01) | (x < self.snr_db[0]), np.inf, expected)
         return out.reshape(np.shape(snr_db))
 
     def step_quantile(self, snr_db, q: float) -> np.ndarray:
         """int steps by which a share ``q`` of single blocks decoded at ``snr_db`` (array), from the CDF
         interpolated in SNR; A + 1 where fewer than ``q`` decode within the A steps."""
-        snr = np.asarray(self.snr_db, dtype=np.float64)
-        cdf = np.asarray(self.cdf, dtype=np.float64)
-        x = np.atleast_1d(np.asarray(snr_db, dtype=np.float64))
-        pos = np.clip(np.interp(x, snr, np.arange(snr.size)), 0, snr.size - 1)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, snr.size - 1)
-        t = (pos - lo)[:, None]
-        F = (1 - t) * cdf[lo] + t * cdf[hi]
+        F = self._cdf_at(np.atleast_1d(np.asarray(snr_db, dtype=np.float64)))
         steps = (F < q).sum(axis=1) + 1  # the first step whose CDF reaches q
         return steps.reshape(np.shape(snr_db))
 
@@ -339,10 +342,7 @@ class IrTable:
 
     def save(self, path: str | Path) -> Path:
         """Write the table as JSON; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1))
-        return path
+        return _save_json(self.to_json(), path)
 
 
 def load_ir_table(path: str | Path | None = None) -> IrTable:

@@ -29,14 +29,12 @@ complex64 (B, k).
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import torch
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from .jscc import power_normalize
+from .jscc import _JsccCodec, power_normalize
 from .pretrained import register_model_class
 
 __all__ = ["SwinBlock", "SwinJSCC", "shifted_window_mask", "window_partition", "window_reverse"]
@@ -167,9 +165,11 @@ class PatchExpanding(nn.Module):
 
 
 @register_model_class
-class SwinJSCC(ModelMixin, ConfigMixin):
+class SwinJSCC(_JsccCodec, ModelMixin, ConfigMixin):
     """Swin-Transformer JSCC (module docstring); the interface of :class:`semantic.jscc.DeepJSCC`:
-    ``encode`` (B, 3, H, W) -> complex (B, k), ``decode(symbols, H, W)``, ``num_symbols``."""
+    ``encode`` (B, 3, H, W) -> complex (B, k), ``decode(symbols, H, W)``, ``num_symbols``; ``channels``
+    and ``ratio`` (c / 96) come from the shared codec base. The symbols' real values are 4c per
+    H/8 x W/8 token: c H W / 16 per image, as DeepJSCC's."""
 
     @register_to_config
     def __init__(
@@ -193,16 +193,6 @@ class SwinJSCC(ModelMixin, ConfigMixin):
         self.expand = PatchExpanding(2 * C)
         self.dec1 = _stage(C, depths[0], heads[0], window)
         self.out = nn.Sequential(nn.LayerNorm(C), nn.Linear(C, 4 * 4 * 3))
-
-    @property
-    def channels(self) -> int:
-        """c: the symbols' real values are 4c per H/8 x W/8 token (c H W / 16 per image, as DeepJSCC)."""
-        return self.config.channels
-
-    @property
-    def ratio(self) -> Fraction:
-        """Bandwidth ratio k / n = c / 96."""
-        return Fraction(self.channels, 96)
 
     def _check(self, height: int, width: int) -> None:
         m = 8 * self.config.window
