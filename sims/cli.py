@@ -134,6 +134,12 @@ def _cmd_train_sdm(args: argparse.Namespace) -> int:
     return _run_trainer(args, SdmTrainConfig, train_sdm)
 
 
+def _cmd_train_sft(args: argparse.Namespace) -> int:
+    from .train.sft import SftTrainConfig, train_sft
+
+    return _run_trainer(args, SftTrainConfig, train_sft, resume=args.resume)
+
+
 def _cmd_train_spadegan(args: argparse.Namespace) -> int:
     from .train.spadegan import SpadeGanTrainConfig, train_spadegan
 
@@ -305,6 +311,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
          "Swin-JSCC, the codec of GSC (Zhang et al., seed 002)",
          "Train Swin-JSCC through gscsim's PHY on CamVid train crops (the paper's CIFAR-10 is not here); GPU when "
          "available. Writes OUTPUT/config.json, diffusion_pytorch_model.safetensors and training.json."),
+        ("sft", "sft", "SftTrainConfig", _cmd_train_sft,
+         "GSC's semantic fine-tuning module (DiffIR) on a trained Swin-JSCC's outputs",
+         "Train the SFT refiner in its two stages on (decoded, original) CamVid train pairs made through the "
+         "Swin-JSCC and its channel at random SNRs; GPU when available. Writes OUTPUT/config.json, "
+         "diffusion_pytorch_model.safetensors, training.json and checkpoint/."),
         ("sdm", "sdm", "SdmTrainConfig", _cmd_train_sdm,
          "the semantic diffusion model (SPADE U-Net, classifier-free guidance) on CamVid train",
          "Train the SDM on CamVid train crops with their label maps; GPU when present, CPU otherwise."),
@@ -321,7 +332,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     for name, module, config_name, run, help_text, description in trainers:
         trainer = models.add_parser(name, help=help_text, description=description)
         training_flags(trainer, module, config_name)
-        if name in ("ddpm", "spadegan"):
+        if name in ("ddpm", "spadegan", "sft"):
             trainer.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint")
         if name == "swinjscc":
             trainer.add_argument("--channel", dest="variant", choices=["awgn", "rayleigh"], help="= --variant")
