@@ -94,7 +94,7 @@ def _validate(config, options: GscOptions, point: dict) -> None:
     SymbolLink(config.link, codec.num_symbols(size, size), codec.config.pilot_symbols)
 
 
-def _receiver(ctx: PointContext, height: int, width: int) -> GscReceiver:
+def _receiver(ctx: PointContext) -> GscReceiver:
     codec_name, refiner_name = gsc_models(ctx.config, ctx.options)
     codec = ctx.cache.get(torch.nn.Module, (codec_name, ctx.device), lambda: load_jscc(codec_name, ctx.device))
     sft = None
@@ -103,7 +103,8 @@ def _receiver(ctx: PointContext, height: int, width: int) -> GscReceiver:
             SemanticFineTuning, (refiner_name, ctx.device),
             lambda: load_pretrained(refiner_name, SemanticFineTuning, ctx.device),
         )  # fmt: skip
-    return GscReceiver(codec, sft, height, width)
+    size = ctx.config.source.image_size
+    return GscReceiver(codec, sft, size, size)
 
 
 def _received(ctx: PointContext, receiver: GscReceiver) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, SymbolLink]:
@@ -138,8 +139,7 @@ def _result(ctx: PointContext, estimate: torch.Tensor, images: torch.Tensor, lin
 )  # fmt: skip
 def gsc(ctx: PointContext) -> dict:
     """GSC: Swin-JSCC through the link, then the SFT refiner (NGF with ``sft = false``), one request at a time."""
-    images = user_images(ctx)
-    receiver = _receiver(ctx, *images.shape[-2:])
+    receiver = _receiver(ctx)
     images, symbols, z_T, link = _received(ctx, receiver)
     start = time.perf_counter()
     estimate = torch.cat([receiver(symbols[i : i + 1], z_T[i : i + 1]) for i in range(symbols.shape[0])])
@@ -152,8 +152,7 @@ def gsc(ctx: PointContext) -> dict:
 )  # fmt: skip
 def mu_gsc(ctx: PointContext) -> dict:
     """MU-GSC: the point's requests (every user's) served together by the multi-user server."""
-    images = user_images(ctx)
-    receiver = _receiver(ctx, *images.shape[-2:])
+    receiver = _receiver(ctx)
     images, symbols, z_T, link = _received(ctx, receiver)
     K = images.shape[1]
     server = MultiUserServer(receiver, ctx.options.max_batch, ctx.options.cache_size, ctx.options.pipeline)

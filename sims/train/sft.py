@@ -44,7 +44,7 @@ from .data import random_crops, training_images
 from .jscc import training_link, transmit
 from .progress import load_progress, save_progress
 
-__all__ = ["SftTrainConfig", "decoded_pairs", "sft_losses", "train_sft"]
+__all__ = ["SftTrainConfig", "decoded_pairs", "sft_losses", "stage_parameters", "train_sft"]
 
 
 class SftTrainConfig(StrictModel):
@@ -102,7 +102,8 @@ def sft_losses(model: SemanticFineTuning, decoded: torch.Tensor, original: torch
     return image_l1 + (z_hat - z0).abs().mean(), image_l1
 
 
-def _stage_parameters(model: SemanticFineTuning, stage: int) -> list[torch.nn.Parameter]:
+def stage_parameters(model: SemanticFineTuning, stage: int) -> list[torch.nn.Parameter]:
+    """What a stage trains: CPEN_S1 + DIRformer (1); CPEN_S2 + denoiser + DIRformer (2, CPEN_S1 frozen)."""
     if stage == 1:
         return [*model.cpen_s1.parameters(), *model.dirformer.parameters()]
     return [*model.cpen_s2.parameters(), *model.denoiser.parameters(), *model.dirformer.parameters()]
@@ -135,7 +136,7 @@ def train_sft(config: SftTrainConfig, resume: bool = False, quiet: bool = False)
 
     def optimiser_for(stage: int, steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
         model.requires_grad_(False)
-        params = _stage_parameters(model, stage)
+        params = stage_parameters(model, stage)
         for p in params:
             p.requires_grad_(True)
         opt = torch.optim.Adam(params, lr=config.lr)

@@ -67,13 +67,13 @@ def test_shapes_modulation_and_bad_sizes():
 
 @pytest.mark.parametrize("stage", [1, 2])
 def test_a_training_step_lowers_each_stage_loss(stage):
-    from sims.train.sft import _stage_parameters, sft_losses
+    from sims.train.sft import sft_losses, stage_parameters
 
     torch.manual_seed(1)
     model = SemanticFineTuning(**TINY)
     x = torch.rand(8, 3, 16, 16) * 2 - 1
     decoded = (x + 0.3 * torch.randn_like(x)).clamp(-1, 1)
-    opt = torch.optim.Adam(_stage_parameters(model, stage), lr=1e-3)
+    opt = torch.optim.Adam(stage_parameters(model, stage), lr=1e-3)
 
     def loss_now():
         g = torch.Generator().manual_seed(5)  # the same Z_T noise each time
