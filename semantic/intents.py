@@ -19,7 +19,7 @@ from typing import Protocol
 
 import torch
 
-__all__ = ["Segmenter", "class_images", "class_masks", "compose", "intent_masks", "one_hot"]
+__all__ = ["Segmenter", "class_images", "class_masks", "compose", "intent_masks", "one_hot", "partial_one_hot"]
 
 
 class Segmenter(Protocol):
@@ -50,6 +50,17 @@ def one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     _check_labels(labels, num_classes)
     ids = labels.long().clamp(max=num_classes)
     return torch.nn.functional.one_hot(ids, num_classes + 1).permute(0, 3, 1, 2).float()
+
+
+def partial_one_hot(labels: torch.Tensor, num_classes: int, received: torch.Tensor) -> torch.Tensor:
+    """The SDM's condition for a partial map: the one-hot channels of the received classes, the null
+    map (zeros) elsewhere. labels int (B, H, W); received bool (B, L + 1) or (L + 1,), the last entry
+    being void -> float32 (B, L + 1, H, W); a pixel of a class not received is all-zero.
+    """
+    seg = one_hot(labels, num_classes)
+    if received.shape[-1] != num_classes + 1:
+        raise ValueError(f"received has {received.shape[-1]} entries; the map has {num_classes + 1} channels")
+    return seg * received.to(seg.device, seg.dtype).reshape(-1, num_classes + 1, 1, 1)
 
 
 def intent_masks(labels: torch.Tensor, intents: torch.Tensor) -> torch.Tensor:

@@ -359,10 +359,16 @@ class SemanticFineTuning(ModelMixin, ConfigMixin):
         """abar_t = prod_{i <= t} alpha_i for t = 1..T (index t - 1)."""
         return list(self._alpha_bars)
 
-    def _check(self, image: torch.Tensor) -> None:
+    def check_size(self, height: int, width: int) -> None:
+        """ValueError unless H and W are multiples of max(4, 2^(levels - 1))."""
         m = 2 ** max(len(self.config.blocks) - 1, 2)
-        if image.ndim != 4 or image.shape[1] != 3 or image.shape[-2] % m or image.shape[-1] % m:
-            raise ValueError(f"SFT takes images (B, 3, H, W) with H, W multiples of {m}, got {tuple(image.shape)}")
+        if height % m or width % m:
+            raise ValueError(f"SFT takes images (B, 3, H, W) with H, W multiples of {m}, got {height}x{width}")
+
+    def _check(self, image: torch.Tensor) -> None:
+        if image.ndim != 4 or image.shape[1] != 3:
+            raise ValueError(f"SFT takes images (B, 3, H, W), got {tuple(image.shape)}")
+        self.check_size(*image.shape[-2:])
 
     def prior(self, decoded: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
         """Eq. (8): Z_0 = CPEN_S1(PixelUnshuffle(Concat(I~, I))): (B, 3, H, W) x 2 -> (B, 4C')."""

@@ -90,7 +90,7 @@ def _validate(config, options: GscOptions, point: dict) -> None:
         raise ValueError(f"codec {codec_name!r} has bandwidth ratio {codec.ratio}, the point asks for {ratio}")
     size = config.source.image_size
     if sft is not None:
-        sft._check(torch.zeros(1, 3, size, size))
+        sft.check_size(size, size)
     SymbolLink(config.link, codec.num_symbols(size, size), codec.config.pilot_symbols)
 
 

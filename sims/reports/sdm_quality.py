@@ -13,6 +13,11 @@ SDM for several guidance scales; a GAN (``camvid-spadegan-32``, Liu et al.'s Fig
 comparison) has none. ``ms_per_image`` is the wall time of one batched synthesis per
 image here. LPIPS/FID are not available offline.
 
+``--keep P`` conditions on partial maps instead, each class kept with probability P (the
+classes received so far, FAST's units, seed 001), and scores mIoU on the kept classes only:
+the check that a model trained with class dropout (``gscsim train sdm --class-dropout``)
+places what it was given.
+
 Writes a grid image: rows of (label map, one synthesis per model / scale, real image).
 
 Run: ``GSCSIM_DATA_DIR=../shared/data/camvid gscsim report sdm_quality camvid-sdm-32 --scales 1,1.5,2,3``
@@ -30,7 +35,7 @@ import torch
 from phy.rng import make_generator
 from semantic.codecs.labelmap import grey_palette
 from semantic.data import CAMVID_NUM_CLASSES, CAMVID_VOID_ID, SELECTIONS, load_camvid
-from semantic.intents import one_hot
+from semantic.intents import one_hot, partial_one_hot
 from semantic.metrics import ms_ssim, ms_ssim_name, psnr, ssim
 from semantic.pretrained import load_pretrained
 from semantic.receivers.sdm import guided_sample
@@ -70,14 +75,26 @@ def score(samples, images, labels, intended: int, segmenter: str | None) -> dict
     return metrics
 
 
+def partial_maps(labels: torch.Tensor, keep: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Partial conditions (FAST's units received so far): each class channel of each map kept with
+    probability ``keep`` -> (one-hot maps (B, C, S, S) with the others null, labels with the pixels of
+    the dropped classes set to void, so that mIoU scores only what was asked for)."""
+    received = torch.rand(labels.shape[0], CAMVID_NUM_CLASSES + 1, generator=make_generator(seed)) < keep
+    shown = received.gather(1, labels.flatten(1).clamp(max=CAMVID_NUM_CLASSES)).reshape(labels.shape)
+    return partial_one_hot(labels, CAMVID_NUM_CLASSES, received), torch.where(shown, labels, CAMVID_VOID_ID)
+
+
 def evaluate(model_name: str, data_dir: str | None, count: int, scale: float, steps: int, intended: int, seed: int,
-             segmenter: str | None = None, selection: str = "spread"):  # fmt: skip
+             segmenter: str | None = None, selection: str = "spread", keep: float = 1.0):  # fmt: skip
     """(metrics dict, syntheses (count, 3, S, S), images, labels) of one model at guidance ``scale`` on
-    ``count`` val frames (``selection``: spread over the split or its first ones)."""
+    ``count`` val frames (``selection``: spread over the split or its first ones); ``keep`` < 1
+    conditions on partial maps (:func:`partial_maps`) and scores mIoU on the kept classes only."""
     model = load_pretrained(model_name)
     size = model.image_size if isinstance(model, SpadeGenerator) else 32
     images, labels = load_camvid(data_dir, "val", image_size=size, num_images=count, labels=True, selection=selection)
     label_map = one_hot(labels, CAMVID_NUM_CLASSES)
+    if keep < 1:
+        label_map, labels = partial_maps(labels, keep, seed + 1)
     start = time.perf_counter()
     samples = draw(model, label_map, seed, scale, steps)
     seconds = time.perf_counter() - start
@@ -97,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--intended", type=int, default=8, help="the class a user receives (8 = car)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=float, default=1.0, help="partial maps: each class kept with this probability (FAST)")
     parser.add_argument("--grid-rows", type=int, default=6, help="images in the sample grid")
     parser.add_argument("--out", default="sdm_samples.png")
     args = parser.parse_args(argv)
@@ -105,7 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         gan = isinstance(load_pretrained(name), SpadeGenerator)
         for scale in [1.0] if gan else [float(s) for s in args.scales.split(",")]:
             metrics, samples, images, labels = evaluate(name, args.data_dir, args.count, scale, args.steps,
-                                                        args.intended, args.seed, args.segmenter, args.selection)  # fmt: skip
+                                                        args.intended, args.seed, args.segmenter, args.selection,
+                                                        args.keep)  # fmt: skip
             label = name if gan else f"{name} s = {scale:g}"
             print(f"{label}: " + ", ".join(f"{key} {value:.4f}" for key, value in metrics.items()))
             columns.append(samples)

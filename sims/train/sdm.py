@@ -4,7 +4,11 @@ Epsilon loss on a linear 1000-step DDPM schedule (diffusers ``DDPMScheduler``),
 random crops of CamVid train with their label maps (same crop and flip; the
 shipped DDPM's 32x32 and scales), one-hot maps with the void id as its own
 channel, the map replaced by the null map with probability ``p_uncond``
-(classifier-free guidance), AdamW with warm-up, EMA weights (what ships).
+(classifier-free guidance); with ``class_dropout`` p > 0 each class channel is
+also zeroed with probability p, so that partial maps (the classes received so
+far: FAST's units, seed 001) are in distribution
+(:func:`semantic.intents.partial_one_hot`). AdamW with warm-up, EMA weights
+(what ships).
 GPU when there is one, CPU otherwise.
 
 Output folder: ``model.safetensors`` + ``config.json`` (architecture, training
@@ -32,7 +36,7 @@ from semantic.receivers.sdm import SemanticUNet
 
 from .data import random_pair_crops, training_pairs
 
-__all__ = ["SdmTrainConfig", "train_sdm"]
+__all__ = ["SdmTrainConfig", "drop_classes", "train_sdm"]
 
 
 
@@ -48,11 +52,21 @@ class SdmTrainConfig(StrictModel):
     warmup_steps: int = Field(200, ge=0, description="linear learning-rate warm-up steps")
     ema_decay: float = Field(0.999, ge=0, lt=1, description="decay of the EMA weights (what ships)")
     p_uncond: float = Field(0.2, ge=0, le=1, description="probability of training on the null map")
+    class_dropout: float = Field(0.0, ge=0, lt=1, description="probability of dropping each class channel (partial maps, FAST's units)")
     scales: tuple[float, ...] = Field((1.0, 1.15, 1.3, 1.4), description="shorter-side scales of the crops, relative to image_size")
     seed: int = Field(0, ge=0, description="seed of initialisation, data order and noise")
     device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$", description="cpu, cuda, cuda:N, auto")
     log_every: int = Field(100, ge=1, description="steps per logged mean loss")
     init: str | None = Field(None, description="continue from a saved SDM (folder or shipped name); its widths win")
+
+
+def drop_classes(seg: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
+    """Each class channel of one-hot maps (B, C, H, W) zeroed with probability p, per map; p = 0
+    returns ``seg`` and draws nothing (earlier trainings' random streams stay as they were)."""
+    if p <= 0:
+        return seg
+    keep = torch.rand(seg.shape[:2], generator=g, device=seg.device) >= p
+    return seg * keep[..., None, None]
 
 
 def train_sdm(config: SdmTrainConfig, quiet: bool = False) -> Path:
@@ -77,6 +91,7 @@ def train_sdm(config: SdmTrainConfig, quiet: bool = False) -> Path:
         x, seg = x.to(device), one_hot(labels, CAMVID_NUM_CLASSES).to(device)
         drop = torch.rand(x.shape[0], 1, 1, 1, generator=noise_g, device=device) < config.p_uncond
         seg = torch.where(drop, torch.zeros_like(seg), seg)
+        seg = drop_classes(seg, config.class_dropout, noise_g)
         noise = torch.randn(x.shape, generator=noise_g, device=device)
         t = torch.randint(0, 1000, (x.shape[0],), generator=noise_g, device=device)
         loss = torch.nn.functional.mse_loss(model(scheduler.add_noise(x, noise, t), t, seg), noise)

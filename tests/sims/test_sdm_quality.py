@@ -21,3 +21,18 @@ def test_sdm_and_gan_scored_side_by_side(tmp_path, fake_camvid, capsys):
         values = dict(item.rsplit(" ", 1) for item in line.split(": ", 1)[1].split(", "))
         assert 0 < float(values["ms_ssim_2_non_intended"]) <= 1 and float(values["ms_per_image"]) > 0
     assert out.exists()
+
+
+def test_partial_maps_hide_and_unscore_the_dropped_classes():
+    import torch
+
+    from semantic.data import CAMVID_VOID_ID
+    from sims.reports.sdm_quality import partial_maps
+
+    labels = torch.randint(0, 11, (20, 6, 6), generator=torch.Generator().manual_seed(0))
+    maps, scored = partial_maps(labels, 0.5, seed=3)
+    shown = maps.sum(1) > 0  # pixels whose class was kept
+    assert torch.equal(scored[shown], labels[shown]) and torch.all(scored[~shown] == CAMVID_VOID_ID)
+    assert 0.3 < shown.float().mean() < 0.7
+    full, same = partial_maps(labels, 1.0, seed=3)
+    assert torch.equal(same, labels) and torch.all(full.sum(1) == 1)
