@@ -145,7 +145,7 @@ def train_sft(config: SftTrainConfig, resume: bool = False, quiet: bool = False)
     model.train()
     stage = 1 if step < config.steps1 else 2
     optimizer, annealing = optimiser_for(stage, config.steps1 if stage == 1 else config.steps2)
-    if state is not None:
+    if state is not None and int(state["stage"]) == stage:  # a checkpoint at the stage boundary: stage 2 starts fresh
         optimizer.load_state_dict(state["optimizer"])
         annealing.load_state_dict(state["annealing"])
     window, tick = [[], []], time.perf_counter()
@@ -175,7 +175,7 @@ def train_sft(config: SftTrainConfig, resume: bool = False, quiet: bool = False)
             tick = time.perf_counter()
             model.save_pretrained(ckpt / "model", safe_serialization=True)
             save_progress(ckpt, step + 1, elapsed, losses, data_g, noise_g,
-                          optimizer=optimizer.state_dict(), annealing=annealing.state_dict())  # fmt: skip
+                          stage=stage, optimizer=optimizer.state_dict(), annealing=annealing.state_dict())  # fmt: skip
     bar.close()
     model.eval().requires_grad_(True)
     info = {

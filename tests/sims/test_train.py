@@ -101,3 +101,29 @@ def test_trainer_flags_come_from_the_config_models(capsys):
     assert "--ratio" in capsys.readouterr().err
     assert main(["train", "ddpm", "--steps", "0", "--device", "cpu"]) == 2
     assert "steps: Input should be greater than or equal to 1" in capsys.readouterr().err
+
+
+def test_train_sft_both_stages_and_resume_at_the_stage_boundary(tmp_path, fake_camvid):
+    """`gscsim train sft` on a Swin-JSCC made here; stopped where stage 1 ends, --resume starts stage 2
+    with its own optimiser (the checkpoint holds stage 1's) and keeps stage 1's losses."""
+    from semantic.pretrained import save_model
+    from semantic.receivers.sft import SemanticFineTuning
+    from semantic.swinjscc import SwinJSCC
+
+    torch.manual_seed(0)
+    save_model(SwinJSCC(16), tmp_path / "codec")
+    out = tmp_path / "sft"
+    argv = [
+        "train", "sft", "--channel", "awgn", "--codec", str(tmp_path / "codec"), "--data-dir", str(fake_camvid),
+        "--output", str(out), "--image-size", "16", "--steps1", "3", "--steps2", "0", "--batch-size", "4",
+        "--dim", "8", "--prior-channels", "4", "--scales", "1.0", "--checkpoint-every", "3", "--device", "cpu", "--quiet",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    first = training_info(str(out))["losses"]
+    assert len(first["stage1"]) == 3 and first["stage2"] == []  # one epoch = ceil(4 frames / 4) = 1 step
+    resume = [*argv, "--resume"]
+    resume[resume.index("--steps2") + 1] = "2"
+    assert main(resume) == 0
+    info = training_info(str(out))
+    assert info["losses"]["stage1"] == first["stage1"] and len(info["losses"]["stage2"]) == 2
+    assert isinstance(load_pretrained(str(out)), SemanticFineTuning)
