@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade setuptools wheel
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) "$(TORCH_SPEC)"
-	$(PIP) -e ".[dev,ray]"
+	$(PIP) -e ".[dev,ray,rl]"
 	# pyldpc (benchmark reference) ships only an sdist whose setup imports numpy.
 	$(PIP) --no-build-isolation "pyldpc==0.7.9"
 	touch $@

@@ -134,6 +134,12 @@ def _cmd_train_sdm(args: argparse.Namespace) -> int:
     return _run_trainer(args, SdmTrainConfig, train_sdm)
 
 
+def _cmd_train_fast_order(args: argparse.Namespace) -> int:
+    from .train.fast_order import FastOrderTrainConfig, train_fast_order
+
+    return _run_trainer(args, FastOrderTrainConfig, train_fast_order)
+
+
 def _cmd_train_sft(args: argparse.Namespace) -> int:
     from .train.sft import SftTrainConfig, train_sft
 
@@ -324,6 +330,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
          "Train a SPADE generator with a multi-scale PatchGAN (hinge loss, feature matching) on CamVid train "
          "crops with their label maps; GPU when present. Writes OUTPUT/config.json, "
          "diffusion_pytorch_model.safetensors, training.json, samples.png and checkpoint/."),
+        ("fast-order", "fast_order", "FastOrderTrainConfig", _cmd_train_fast_order,
+         "FAST's unit-ordering agent (seed 001): masked PPO, PPO, or a random valid policy",
+         "Train the policy that orders a label map's class units on the sequential-extraction MDP, rewarded by "
+         "the segmenter's mIoU of the SCD receiver's image; GPU for the receiver when present. Writes "
+         "OUTPUT/policy.safetensors and training.json (the learning curve)."),
         ("segmenter", "segmenter", "SegmenterTrainConfig", _cmd_train_segmenter,
          "the CamVid segmenter that scores meaning (mIoU) in sweeps",
          "Train the DDRNet-style segmenter on CamVid train at --size (32, 64, 128) and evaluate it on val. "

@@ -109,6 +109,6 @@ def fake_camvid(tmp_path) -> Path:
 def study_data_dir(tmp_path, monkeypatch) -> Path:
     """$GSCSIM_DATA_DIR pointed at a fake CamVid with as many frames as the shipped studies ask for,
     so that they validate on a machine without CamVid (validation checks the folder and the count)."""
-    root = write_fake_camvid(tmp_path / "study_camvid", n_train=48, n_val=48, size=(8, 8))
+    root = write_fake_camvid(tmp_path / "study_camvid", n_train=48, n_val=101, size=(8, 8))  # val: CamVid's 101
     monkeypatch.setenv("GSCSIM_DATA_DIR", str(root))
     return root

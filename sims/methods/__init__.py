@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     ber,
     deepjscc,
+    fast,
     gsc,
     intent_images,
     multicast,

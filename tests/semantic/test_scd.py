@@ -62,24 +62,55 @@ def test_w0_with_everything_at_step_0_is_ordinary_cfg(model, labels):
     assert torch.equal(got.images, want)
 
 
-def test_one_arrival_at_step_0_adds_w_to_the_guidance_scale(model, labels):
-    """C_prev is the null map then, so Delta = eps(all) - eps(null): guidance at scale s + w."""
+def test_one_arrival_at_step_0_is_ordinary_cfg_for_every_w(model, labels):
+    """The first arrival starts the denoising: C_prev shows nothing, Delta is off, CFG at scale s."""
     from semantic.intents import one_hot
 
-    got = run(model, labels, torch.zeros(2, C + 1, dtype=torch.int64), w=2.0).images
-    want = guided_sample(model, one_hot(labels, C), torch.Generator().manual_seed(3), scale=3.5, steps=6)
-    assert torch.allclose(got, want, atol=1e-4)
+    got = run(model, labels, torch.zeros(2, C + 1, dtype=torch.int64), w=2.0)
+    want = guided_sample(model, one_hot(labels, C), torch.Generator().manual_seed(3), scale=1.5, steps=6)
+    assert torch.equal(got.images, want) and all(d.abs().max() == 0 for d in got.deltas.values())
 
 
-def test_delta_is_zero_before_arrivals_and_when_nothing_new_arrived(model, labels):
-    # class 0 at step 2; at step 4 only void arrives, which is in no pixel: nothing new.
-    arrival = torch.tensor([[2, NEVER, NEVER, 4]] * 2)
+def test_delta_is_zero_before_arrivals_for_the_first_and_when_nothing_new_arrived(model, labels):
+    # class 0 at step 0 (the first arrival), class 1 at step 2; at step 4 only void arrives, which
+    # is in no pixel: nothing new.
+    arrival = torch.tensor([[0, 2, NEVER, 4]] * 2)
     out = run(model, labels, arrival, w=4.0)
-    assert all(out.deltas[i].abs().max() == 0 for i in (0, 1))  # nothing arrived yet
-    assert out.deltas[2].abs().max() > 0 and out.deltas[3].abs().max() > 0  # class 0, until the next arrival
+    assert all(out.deltas[i].abs().max() == 0 for i in (0, 1))  # only the first arrival so far
+    assert out.deltas[2].abs().max() > 0 and out.deltas[3].abs().max() > 0  # class 1, until the next arrival
     assert all(out.deltas[i].abs().max() == 0 for i in (4, 5))  # the void arrival changed no pixel
     arrival_only = run(model, labels, arrival, w=4.0, window="arrival_step")
     assert arrival_only.deltas[2].abs().max() > 0 and arrival_only.deltas[3].abs().max() == 0
+    late_start = run(model, labels, torch.tensor([[2, NEVER, NEVER, NEVER]] * 2), w=4.0)
+    assert all(d.abs().max() == 0 for d in late_start.deltas.values())  # null map, then CFG: no Delta
+
+
+def test_delta_equals_the_two_conditional_predictions_difference(model, labels):
+    """At a later arrival Delta = eps(z, C_all) - eps(z, C_prev), as two separate model calls give it."""
+    from semantic.intents import partial_one_hot
+
+    arrival = torch.tensor([[0, 1, NEVER, NEVER]] * 2)
+    captured = []
+    original = model.forward
+
+    def spy(x, t, label_map):
+        out = original(x, t, label_map)
+        captured.append((x.clone(), t, label_map.clone(), out))
+        return out
+
+    model.forward = spy
+    try:
+        out = run(model, labels, arrival, w=1.0)
+    finally:
+        del model.forward
+    x, t, maps, eps = captured[1]  # step 1: the second arrival; batch = (null, C_all, C_prev) x B
+    B = labels.shape[0]
+    z = x[:B]
+    all_map = partial_one_hot(labels, C, torch.tensor([True, True, False, False]))
+    prev_map = partial_one_hot(labels, C, torch.tensor([True, False, False, False]))
+    assert torch.equal(maps[B : 2 * B], all_map) and torch.equal(maps[2 * B :], prev_map)
+    want = model(z, t, all_map) - model(z, t, prev_map)
+    assert torch.allclose(out.deltas[1], want, atol=1e-5)
 
 
 def test_w_changes_the_image_and_the_second_reading_differs(model, labels):

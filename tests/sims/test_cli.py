@@ -10,7 +10,7 @@ from sims.registry import get_method, registered_kinds
 def test_every_option_of_every_method_has_a_description():
     """The option models are the reference of the TOML keys (`gscsim methods` prints them)."""
     builtin = [k for k in registered_kinds() if get_method(k).run.__module__.startswith("sims.methods.")]
-    assert len(builtin) == 12
+    assert len(builtin) == 13
     missing = [
         f"{kind}.{name}"
         for kind in builtin
@@ -23,7 +23,7 @@ def test_every_option_of_every_method_has_a_description():
 def test_methods_lists_kinds_options_types_and_defaults(capsys):
     assert main(["methods"]) == 0
     text = capsys.readouterr().out
-    for kind in ("ber", "received", "ldpc_image", "nullspace", "repaint", "deepjscc", "deepjscc_nm", "separation", "multicast", "intent_images"):
+    for kind in ("ber", "received", "ldpc_image", "nullspace", "repaint", "deepjscc", "deepjscc_nm", "separation", "multicast", "intent_images", "fast_scd"):
         assert f"\n{kind}: " in f"\n{text}"
     assert main(["methods", "nullspace"]) == 0
     one = capsys.readouterr().out

@@ -1,0 +1,90 @@
+"""FAST (seed 001) studies: the `fast_scd` sweep method, `gscsim train fast-order`, the reports."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from semantic.pretrained import save_model
+from semantic.receivers.scd import NEVER
+from semantic.receivers.sdm import SemanticUNet
+
+
+@pytest.fixture(scope="module")
+def tiny_sdm(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("sdm") / "tiny"
+    save_model(SemanticUNet(12, (8, 8)), folder)
+    return str(folder)
+
+
+def test_fast_scd_rows_schedules_and_validation(tmp_path, fake_camvid, tiny_sdm):
+    from sims.engine import run_sweep
+    from sims.methods.fast import FastScdOptions, schedule
+    from sims.scenario import scenario_from_dict
+
+    config = {
+        "output": str(tmp_path / "f11"),
+        "source": {"dataset": "camvid", "data_dir": str(fake_camvid), "split": "val", "image_size": 32, "num_images": 2},
+        "sweep": {"axes": {"w": [0.0, 2.0], "tau_e": [1.0]}},
+        "methods": {"scd": {"kind": "fast_scd", "steps": 4, "model": tiny_sdm},
+                    "conventional": {"kind": "fast_scd", "steps": 4, "model": tiny_sdm, "order": "conventional"}},
+    }  # fmt: skip
+    rows = {(r["method"], r["w"]): r for r in run_sweep(scenario_from_dict(config), quiet=True)}
+    assert len(rows) == 4
+    seq, conv = rows[("scd", "0.0")], rows[("conventional", "0.0")]
+    assert float(seq["residual_latency"]) == 2.0  # tau_d = 2 tau_e = 2: 2 units in phase 1, then 2 per segment
+    assert float(conv["residual_latency"]) == pytest.approx(float(conv["units_sent"]))  # tau_e = 1 per unit
+    assert float(conv["units_discarded"]) == 0 and 0 <= float(seq["miou"]) <= 1
+    assert rows[("conventional", "0.0")]["miou"] == rows[("conventional", "2.0")]["miou"]  # one arrival: w is idle
+    labels = torch.tensor([[[0, 0, 1, 1], [2, 2, 2, 3], [3, 3, 3, 3], [3, 3, 11, 11]]])
+    units = np.zeros((1, 12), dtype=bool)
+    units[0, [0, 1, 2, 3, 11]] = True
+    arrival, residual = schedule(FastScdOptions(tau_e=2.0, steps=8), labels, units)
+    assert arrival[0, [3, 2, 0]].tolist() == [0, 0, 4] and residual[0] == 4.0  # largest first, 2 per phase
+    assert arrival[0, [1, 11]].tolist() == [4, NEVER]  # ties go in class order; the last is discarded
+    with pytest.raises(ValueError, match="tau_d"):
+        scenario_from_dict(config | {"methods": {"scd": {"kind": "fast_scd", "steps": 5, "tau_e": 1.0}}})
+    with pytest.raises(ValueError, match="no trained policy"):
+        scenario_from_dict(config | {"methods": {"scd": {"kind": "fast_scd", "order": "policy", "policy": str(tmp_path)}}})
+
+
+def test_train_fast_order_writes_a_loadable_policy_and_its_curve(tmp_path, fake_camvid, tiny_sdm):
+    from sims.cli import main
+    from sims.train.fast_order import load_order_policy
+
+    out = tmp_path / "fo"
+    args = ["train", "fast-order", "--data-dir", str(fake_camvid), "--num-maps", "4", "--num-envs", "4", "--n-steps", "2",
+            "--batch-size", "8", "--episodes", "8", "--steps", "2", "--tau-d", "1", "--tau-e", "1", "--model", tiny_sdm,
+            "--device", "cpu", "--output", str(out), "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    info = json.loads((out / "training.json").read_text())
+    assert info["episodes"] >= 8 and info["curve"] and info["settings"]["agent"] == "mppo"
+    policy, config = load_order_policy(out)
+    assert config.tau_e == 1 and policy.action_space.nvec.tolist() == [2] * 12 + [12]
+    assert main(args[:2] + ["--agent", "random"] + args[2:-3] + ["--output", str(tmp_path / "rnd"), "--quiet"]) == 0
+    with pytest.raises(ValueError, match="no weights"):
+        load_order_policy(tmp_path / "rnd")
+    assert main(args + ["--tau-d", "7"]) == 2  # 7 does not divide T_d = 2: a one-line error, before any work
+
+
+def test_fast_reports_run_on_small_data(tmp_path, fake_camvid, tiny_sdm, capsys):
+    from sims.reports import fast_order, fast_scd
+
+    fast_order.main(["--curves", "--stats", "fast-order-mppo", "--data-dir", str(fake_camvid), "--count", "4",
+                     "--figure", str(tmp_path / "f.png")])  # fmt: skip
+    text = capsys.readouterr().out
+    assert "Fig. 6" in text and "Fig. 7" in text and "fast-order-random" in text and (tmp_path / "f.png").exists()
+    fast_scd.main(["--model", tiny_sdm, "--data-dir", str(fake_camvid), "--count", "2", "--steps", "4", "--late", "2",
+                   "--ws", "0,1", "--fig8", str(tmp_path / "f8.png"), "--fig9", str(tmp_path / "f9.png")])  # fmt: skip
+    text = capsys.readouterr().out
+    assert "Delta's energy" in text and "w = 1: precision" in text and (tmp_path / "f9.png").exists()
+
+
+def test_the_batching_benchmark_checks_its_rewards(capsys):
+    from sims.cli import main
+
+    assert main(["bench", "fast_order", "--device", "cpu", "--envs", "2", "--steps", "6"]) == 0
+    text = capsys.readouterr().out
+    assert "episodes/s" in text and "max reward difference 0.0e+00" in text
