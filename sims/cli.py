@@ -140,6 +140,12 @@ def _cmd_train_fast_order(args: argparse.Namespace) -> int:
     return _run_trainer(args, FastOrderTrainConfig, train_fast_order)
 
 
+def _cmd_train_fast_bandwidth(args: argparse.Namespace) -> int:
+    from .train.fast_bandwidth import FastBandwidthTrainConfig, train_fast_bandwidth
+
+    return _run_trainer(args, FastBandwidthTrainConfig, train_fast_bandwidth)
+
+
 def _cmd_train_sft(args: argparse.Namespace) -> int:
     from .train.sft import SftTrainConfig, train_sft
 
@@ -335,6 +341,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
          "Train the policy that orders a label map's class units on the sequential-extraction MDP, rewarded by "
          "the segmenter's mIoU of the SCD receiver's image; GPU for the receiver when present. Writes "
          "OUTPUT/policy.safetensors and training.json (the learning curve)."),
+        ("fast-bandwidth", "fast_bandwidth", "FastBandwidthTrainConfig", _cmd_train_fast_bandwidth,
+         "FAST's bandwidth allocation among K users (seed 001): PPO, or the importance / random baselines",
+         "Train the per-slot bandwidth split among K users whose units an ordering policy extracts, rewarded by "
+         "the units' semantic dependence and the users' importance-weighted mIoU; GPU for the receivers when "
+         "present. Writes OUTPUT/policy.safetensors and training.json (the learning curve)."),
         ("segmenter", "segmenter", "SegmenterTrainConfig", _cmd_train_segmenter,
          "the CamVid segmenter that scores meaning (mIoU) in sweeps",
          "Train the DDRNet-style segmenter on CamVid train at --size (32, 64, 128) and evaluate it on val. "

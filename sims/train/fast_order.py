@@ -254,7 +254,7 @@ def load_order_policy(folder: str | Path):
 
     folder = Path(folder)
     info = json.loads((folder / "training.json").read_text())
-    config = FastOrderTrainConfig.model_validate(info["settings"])
+    config = FastOrderTrainConfig.model_validate_json(json.dumps(info["settings"]))
     if config.agent == "random":
         raise ValueError(f"{folder}: a random policy has no weights")
     observation = gym.spaces.Box(0.0, 1.0, (info["observation_size"],), np.float32)

@@ -88,3 +88,32 @@ def test_the_batching_benchmark_checks_its_rewards(capsys):
     assert main(["bench", "fast_order", "--device", "cpu", "--envs", "2", "--steps", "6"]) == 0
     text = capsys.readouterr().out
     assert "episodes/s" in text and "max reward difference 0.0e+00" in text
+
+
+def test_train_fast_bandwidth_and_the_system_report(tmp_path, fake_camvid, tiny_sdm, capsys):
+    from sims.cli import main
+    from sims.reports import fast_system
+    from sims.train.fast_bandwidth import load_bandwidth_policy
+
+    common = ["--data-dir", str(fake_camvid), "--num-maps", "4", "--num-envs", "2", "--n-steps", "64", "--batch-size", "64",
+              "--episodes", "2", "--model", tiny_sdm, "--device", "cpu", "--reward", "shaping", "--quiet"]  # fmt: skip
+    assert main(["train", "fast-bandwidth", *common, "--output", str(tmp_path / "ppo")]) == 0
+    assert main(["train", "fast-bandwidth", "--agent", "importance", *common, "--output", str(tmp_path / "imp")]) == 0
+    info = json.loads((tmp_path / "ppo" / "training.json").read_text())
+    assert info["episodes"] >= 2 and len(info["dependence"]) == 5 and abs(sum(info["dependence"]) - 1) < 1e-9
+    policy, config = load_bandwidth_policy(tmp_path / "ppo")
+    assert config.bandwidth_hz == 2e3 and policy.action_space.shape == (5,)
+    with pytest.raises(ValueError, match="no weights"):
+        load_bandwidth_policy(tmp_path / "imp")
+    assert main(["train", "fast-bandwidth", *common, "--importance", "5,0,1"]) == 2  # a one-line error
+    fast_system.main(["--curves", str(tmp_path / "ppo"), str(tmp_path / "imp")])
+    assert "Fig. 10" in capsys.readouterr().out
+    load = fast_system.load_check([500.0, 64000.0], str(fake_camvid), drops=4, num_maps=4)
+    assert 0 < load[500.0][0] < load[64000.0][0] <= 1  # more band, more of the queue per slot
+    out = fast_system.fig12([str(tmp_path / "ppo")], 1, 2e3, 2.0, "arrival_step", str(fake_camvid), "cpu", 4, tiny_sdm)
+    assert list(out) == ["conventional GSC", "sequential baseline", "+ ordering", "+ allocation (seed 0)", "+ SCD (seed 0)"]
+    conventional, sequential = out["conventional GSC"], out["sequential baseline"]
+    assert (conventional["residual"] > sequential["residual"]).all()  # everything extracted and sent first
+    assert "efficiency / conventional" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="trained at B = 2000"):
+        fast_system.fig12([str(tmp_path / "ppo")], 2, 8e3, 2.0, "arrival_step", str(fake_camvid), "cpu", 4, tiny_sdm)
