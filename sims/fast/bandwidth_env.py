@@ -32,12 +32,12 @@ from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.vec_env import VecEnv
 
 from phy.rng import derive_seed
 from semantic.units import UnitAttributes
 
 from .multiuser import MultiUserSettings, SlotRates, arrival_steps, extraction_slots
+from .vec_env import ArrayVecEnv
 
 __all__ = ["BandwidthEpisodes", "BandwidthVecEnv", "importance_shares", "random_shares", "softmax"]
 
@@ -207,55 +207,20 @@ def importance_shares(episodes: BandwidthEpisodes) -> np.ndarray:
     return shares / shares.sum(-1, keepdims=True)
 
 
-class BandwidthVecEnv(VecEnv):
+class BandwidthVecEnv(ArrayVecEnv):
     """``num_envs`` allocation episodes for stable-baselines3 (auto-reset); the action is K real
     outputs whose softmax is the split."""
 
     def __init__(self, episodes: BandwidthEpisodes):
         self.episodes = episodes
-        K = episodes.K
-        observation = gym.spaces.Box(-np.inf, np.inf, (K * (episodes.J + 2),), np.float32)
-        action = gym.spaces.Box(-5.0, 5.0, (K,), np.float32)
-        self.render_mode = None
-        super().__init__(episodes.E, observation, action)
-        self._actions = None
+        observation = gym.spaces.Box(-np.inf, np.inf, (episodes.K * (episodes.J + 2),), np.float32)
+        super().__init__(episodes.E, observation, gym.spaces.Box(-5.0, 5.0, (episodes.K,), np.float32))
 
-    def reset(self):
-        """New episodes everywhere -> observations."""
-        self.episodes.reset(np.ones(self.num_envs, bool))
+    def _step(self, actions):
+        return self.episodes.step(softmax(np.clip(actions, -5, 5)))
+
+    def _observations(self):
         return self.episodes.observations()
 
-    def step_async(self, actions: np.ndarray) -> None:
-        """Keep the policy outputs (num_envs, K)."""
-        self._actions = actions
-
-    def step_wait(self):
-        """One slot with the softmax split; ended episodes restart (``terminal_observation`` kept)."""
-        rewards, done, infos = self.episodes.step(softmax(np.clip(self._actions, -5, 5)))
-        if done.any():
-            terminal = self.episodes.observations()
-            for e in np.flatnonzero(done):
-                infos[e]["terminal_observation"] = terminal[e]
-            self.episodes.reset(done)
-        return self.episodes.observations(), rewards, done, infos
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-    def get_attr(self, attr_name: str, indices=None) -> list:
-        """The vector env's attribute, once per env."""
-        if not hasattr(self, attr_name):
-            raise AttributeError(attr_name)
-        return [getattr(self, attr_name)] * self.num_envs
-
-    def set_attr(self, attr_name: str, value, indices=None) -> None:
-        """Set the vector env's attribute."""
-        setattr(self, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list:
-        """No per-env methods."""
-        raise AttributeError(f"BandwidthVecEnv has no per-env method {method_name!r}")
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        """No environment is wrapped."""
-        return [False] * self.num_envs
+    def _reset(self, which):
+        self.episodes.reset(which)

@@ -40,13 +40,13 @@ from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.vec_env import VecEnv
 
 from phy.rng import derive_seed
 from semantic.receivers.scd import NEVER
 from semantic.units import UnitAttributes
 
 from .settings import OrderSettings
+from .vec_env import ArrayVecEnv
 
 __all__ = ["FastOrderEnv", "FastOrderVecEnv", "OrderEpisodes", "OrderSettings", "PrecisionOracle"]
 
@@ -224,72 +224,24 @@ class FastOrderEnv(gym.Env):
         return self.episodes.action_masks()[0]
 
 
-class FastOrderVecEnv(VecEnv):
+class FastOrderVecEnv(ArrayVecEnv):
     """``num_envs`` episodes stepped together (stable-baselines3 ``VecEnv``, auto-reset): the episodes
     that end in a step are denoised in one batched oracle call. ``env_method("action_masks")``
     serves MaskablePPO."""
 
     def __init__(self, units, attributes, oracle, settings=OrderSettings(), num_envs: int = 16, seed: int = 0):
         self.episodes = OrderEpisodes(units, attributes, oracle, settings, episode_rngs(seed, num_envs))
-        observation, action = _spaces(self.episodes)
-        self.render_mode = None
-        super().__init__(num_envs, observation, action)
-        self._actions = None
-        self.episodes_done = 0
+        super().__init__(num_envs, *_spaces(self.episodes))
 
-    def reset(self):
-        """New episodes in every slot -> observations float32 (num_envs, N J + 1 + N)."""
-        self.episodes.reset(np.ones(self.num_envs, dtype=bool))
+    def _step(self, actions):
+        return self.episodes.step(actions)
+
+    def _observations(self):
         return self.episodes.observations()
 
-    def step_async(self, actions: np.ndarray) -> None:
-        """Keep ``actions`` int (num_envs, N + 1) for :meth:`step_wait`."""
-        self._actions = actions
-
-    def step_wait(self):
-        """Step every episode (one oracle call for those that end; they restart) -> (obs, rewards, dones, infos)."""
-        rewards, done, infos = self.episodes.step(self._actions)
-        if done.any():
-            terminal = self.episodes.observations()
-            for b in np.flatnonzero(done):
-                infos[b]["terminal_observation"] = terminal[b]
-            self.episodes.reset(done)
-            self.episodes_done += int(done.sum())
-        return self.episodes.observations(), rewards, done, infos
+    def _reset(self, which):
+        self.episodes.reset(which)
 
     def action_masks(self) -> np.ndarray:
         """bool (num_envs, 3 N)."""
         return self.episodes.action_masks()
-
-    def close(self) -> None:
-        """Nothing to release."""
-        pass
-
-    def get_attr(self, attr_name: str, indices=None) -> list:
-        """The vector env's attribute, once per index (the environments share one bookkeeping)."""
-        if not hasattr(self, attr_name):
-            raise AttributeError(attr_name)
-        return [getattr(self, attr_name)] * len(self._indices(indices))
-
-    def set_attr(self, attr_name: str, value, indices=None) -> None:
-        """Set the vector env's attribute."""
-        setattr(self, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list:
-        """Only ``action_masks``: each index's mask (what MaskablePPO asks for)."""
-        if method_name == "action_masks":
-            return list(self.action_masks()[self._indices(indices)])
-        raise AttributeError(f"FastOrderVecEnv has no per-env method {method_name!r}")
-
-    def has_attr(self, attr_name: str) -> bool:
-        """Whether the envs have ``attr_name`` (``action_masks``: yes)."""
-        return attr_name == "action_masks" or hasattr(self, attr_name)
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        """No environment is wrapped."""
-        return [False] * len(self._indices(indices))
-
-    def _indices(self, indices) -> list[int]:
-        if indices is None:
-            return list(range(self.num_envs))
-        return [indices] if isinstance(indices, int) else list(indices)

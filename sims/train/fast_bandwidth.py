@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from pydantic import Field, model_validator
 
-from phy.config import StrictModel
 from phy.rng import resolve_device
 from semantic.data import CAMVID_CLASSES, CAMVID_NUM_CLASSES, load_camvid
 from semantic.pretrained import load_pretrained
@@ -36,40 +35,27 @@ from semantic.units import CAMVID_ATTRIBUTES, UnitAttributes, present_units
 from ..fast.multiuser import MultiUserSettings
 from ..fast.precision import ScdPrecision
 from ..fast.settings import OrderSettings
+from .rl import LearningCurve, RlTrainOptions, ppo_kwargs, save_policy
 
 __all__ = ["FastBandwidthTrainConfig", "build_episodes", "ordering_rounds", "train_fast_bandwidth"]
 
 
-class FastBandwidthTrainConfig(StrictModel):
+class FastBandwidthTrainConfig(RlTrainOptions):
     """`gscsim train fast-bandwidth` options (each is a command-line flag)."""
 
     agent: Literal["ppo", "importance", "random"] = Field("ppo", description="PPO, or a baseline (importance first, random split)")
     bandwidth_hz: float = Field(2e3, gt=0, description="B shared by the users (Fig. 10: 2000 in (a), 32000 in (b))")
     episodes: int = Field(2000, ge=1, description="episodes to train for (or run)")
-    max_minutes: float = Field(60.0, gt=0, description="wall-time budget")
     num_envs: int = Field(16, ge=1, description="episodes stepped together (one batched denoising)")
     n_steps: int = Field(256, ge=1, description="slots per environment per PPO rollout")
     batch_size: int = Field(512, ge=2, description="PPO minibatch size")
-    n_epochs: int = Field(10, ge=1, description="PPO passes over each rollout")
     lr: float = Field(1.5e-4, gt=0, description="learning rate (the paper: 0.00015)")
     ent_coef: float = Field(0.03, ge=0, description="entropy coefficient (the paper: 0.03)")
-    gamma: float = Field(0.99, gt=0, le=1, description="discount (the paper: 0.99)")
-    clip: float = Field(0.2, gt=0, description="PPO clip range (the paper: 0.2)")
     reward: Literal["full", "shaping"] = Field("full", description="eqs. (12)-(14), or the per-slot shaping only (no SDM)")
     ordering: str = Field("fast-order-mppo", description="the users' ordering: a trained policy, area, or conventional")
-    w: float = Field(0.0, description="the receivers' SCD intervention factor")
-    window: Literal["until_next", "arrival_step"] = Field("until_next", description="where the w term acts")
     importance: tuple[float, ...] = Field((5.0, 3.0, 1.0, 1.0, 1.0), description="omega_k of the K users")
     step_ms: float = Field(20.0, gt=0, description="time of one denoising step (ms)")
     tx_power_dbm: float = Field(-60.0, description="transmit power (a free scale: see sims.fast.multiuser)")
-    model: str = Field("camvid-sdm-partial-32", description="the receivers' SDM")
-    segmenter: str = Field("camvid-seg-32", description="the precision score's segmenter")
-    data_dir: str | None = Field(None, description="CamVid folder; default $GSCSIM_DATA_DIR")
-    split: Literal["train", "val"] = Field("train", description="the maps the users request")
-    num_maps: int = Field(367, ge=1, description="maps in the pool")
-    seed: int = Field(0, ge=0, description="seed of the policy, the drops, the fading and x_T")
-    device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$", description="the receivers' device")
-    output: str | None = Field(None, description="default: results/train/fast-bandwidth-<agent>-<bandwidth>")
 
     @model_validator(mode="after")
     def _consistent(self) -> FastBandwidthTrainConfig:
@@ -137,28 +123,8 @@ def build_episodes(config: FastBandwidthTrainConfig, device: str, num_envs: int 
     return BandwidthEpisodes(units, rounds, attributes, d, oracle, settings, num_envs or config.num_envs, config.seed)
 
 
-class _Curve:
-    """Per-episode records, and per-rollout means."""
-
-    def __init__(self):
-        self.episodes, self.rows, self._mark = [], [], 0
-
-    def add(self, infos, dones) -> None:
-        """Record the episodes that ended in a slot."""
-        for info, done in zip(infos, dones):
-            if done:
-                self.episodes.append({"return": info["episode"]["r"], "precision": info["weighted_precision"],
-                                      "residual": info["weighted_residual_steps"]})  # fmt: skip
-
-    def close_rollout(self, seconds: float) -> None:
-        """One row: the means over the episodes since the last row."""
-        new = self.episodes[self._mark :]
-        if not new:
-            return
-        self._mark = len(self.episodes)
-        mean = lambda key: float(np.mean([e[key] for e in new]))  # noqa: E731
-        self.rows.append({"episodes": len(self.episodes), "seconds": round(seconds, 2), "return": mean("return"),
-                          "precision": mean("precision"), "residual_steps": mean("residual")})  # fmt: skip
+def _record(info: dict) -> dict:
+    return {"precision": info["weighted_precision"], "residual_steps": info["weighted_residual_steps"]}
 
 
 def train_fast_bandwidth(config: FastBandwidthTrainConfig, quiet: bool = False) -> Path:
@@ -169,7 +135,7 @@ def train_fast_bandwidth(config: FastBandwidthTrainConfig, quiet: bool = False) 
     out = Path(config.output or f"results/train/fast-bandwidth-{config.agent}-{config.bandwidth_hz:g}")
     torch.manual_seed(config.seed)
     episodes = build_episodes(config, device)
-    curve = _Curve()
+    curve = LearningCurve(_record)
     start = time.perf_counter()
     budget = 60 * config.max_minutes
     agent = None
@@ -185,16 +151,12 @@ def train_fast_bandwidth(config: FastBandwidthTrainConfig, quiet: bool = False) 
                 return len(curve.episodes) < config.episodes and time.perf_counter() - start < budget
 
             def _on_rollout_end(self) -> None:
-                rows = len(curve.rows)
-                curve.close_rollout(time.perf_counter() - start)
-                if not quiet and len(curve.rows) > rows:
+                if curve.close_rollout(time.perf_counter() - start) and not quiet:
                     row = curve.rows[-1]
                     print(f"episodes {row['episodes']}: return {row['return']:.3f} precision {row['precision']:.4f} "
                           f"residual {row['residual_steps']:.1f} ({row['seconds']:.0f} s)", flush=True)  # fmt: skip
 
-        agent = PPO("MlpPolicy", env, learning_rate=config.lr, n_steps=config.n_steps, batch_size=config.batch_size,
-                    n_epochs=config.n_epochs, gamma=config.gamma, clip_range=config.clip, ent_coef=config.ent_coef,
-                    seed=config.seed, device="cpu", policy_kwargs={"net_arch": [64, 64]}, verbose=0)  # fmt: skip
+        agent = PPO("MlpPolicy", env, **ppo_kwargs(config))
         agent.learn(total_timesteps=10**12, callback=Track())
     else:
         rng = np.random.default_rng(config.seed)
@@ -211,9 +173,7 @@ def train_fast_bandwidth(config: FastBandwidthTrainConfig, quiet: bool = False) 
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     if agent is not None:
-        from safetensors.torch import save_file
-
-        save_file({k: v.contiguous() for k, v in agent.policy.state_dict().items()}, out / "policy.safetensors")
+        save_policy(agent.policy, out)
     info = {"settings": config.model_dump(), "device": device, "seconds": round(seconds, 1),
             "episodes": len(curve.episodes), "dependence": episodes.dependence.tolist(),
             "observation_size": episodes.K * (episodes.J + 2), "users": episodes.K, "curve": curve.rows}  # fmt: skip

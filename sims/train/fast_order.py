@@ -35,7 +35,6 @@ import numpy as np
 import torch
 from pydantic import Field, model_validator
 
-from phy.config import StrictModel
 from phy.rng import resolve_device
 from semantic.data import CAMVID_CLASSES, CAMVID_NUM_CLASSES, load_camvid
 from semantic.pretrained import load_pretrained
@@ -46,6 +45,7 @@ from semantic.units import CAMVID_ATTRIBUTES, UnitAttributes, present_units
 
 from ..fast.order_env import FastOrderVecEnv, OrderSettings
 from ..fast.precision import ScdPrecision
+from .rl import LearningCurve, RlTrainOptions, ppo_kwargs, save_policy
 
 __all__ = [
     "FastOrderTrainConfig",
@@ -56,37 +56,23 @@ __all__ = [
 ]
 
 
-class FastOrderTrainConfig(StrictModel):
+class FastOrderTrainConfig(RlTrainOptions):
     """`gscsim train fast-order` options (each is a command-line flag)."""
 
     agent: Literal["mppo", "ppo", "random"] = Field("mppo", description="MaskablePPO, PPO without masks, or a random valid policy")
     episodes: int = Field(20000, ge=1, description="episodes to train for (or to run, for random)")
-    max_minutes: float = Field(60.0, gt=0, description="wall-time budget; training stops (and saves) when it is spent")
     num_envs: int = Field(64, ge=1, description="environments stepped together (one batched denoising)")
     n_steps: int = Field(12, ge=1, description="phases per environment per PPO rollout")
     batch_size: int = Field(256, ge=2, description="PPO minibatch size")
-    n_epochs: int = Field(10, ge=1, description="PPO passes over each rollout")
     lr: float = Field(0.009, gt=0, description="learning rate (the paper: 0.009)")
     ent_coef: float = Field(0.01, ge=0, description="entropy coefficient (the paper: 0.01)")
-    gamma: float = Field(0.99, gt=0, le=1, description="discount (the paper: 0.99)")
-    clip: float = Field(0.2, gt=0, description="PPO clip range (the paper: 0.2)")
     steps: int = Field(60, ge=1, description="T_d, denoising steps")
     tau_d: int = Field(10, ge=1, description="steps per denoising segment")
     tau_e: float = Field(5.0, gt=0, description="extraction time of one unit, in step durations")
     latency_weight: float = Field(0.001, ge=0, description="lambda: reward per step of residual latency")
-    w: float = Field(0.0, description="SCD intervention factor of the receiver (the study's best; the paper's 4 wrecks the SDM)")
     scale: float = Field(1.5, description="the receiver's guidance scale s")
-    window: Literal["until_next", "arrival_step"] = Field("until_next", description="where the w term acts")
-    model: str = Field("camvid-sdm-partial-32", description="the receiver's SDM")
-    segmenter: str = Field("camvid-seg-32", description="the precision score's segmenter")
-    data_dir: str | None = Field(None, description="CamVid folder; default $GSCSIM_DATA_DIR")
-    split: Literal["train", "val"] = Field("train", description="the maps the episodes draw from")
-    num_maps: int = Field(367, ge=1, description="maps in the pool (the first of the split)")
     image_size: int = Field(32, ge=8, description="map size (the SDM's)")
-    seed: int = Field(0, ge=0, description="seed of the policy, the map draws and x_T")
-    device: str = Field("auto", pattern=r"^(cpu|auto|cuda(:\d+)?)$", description="the receiver's device (the policy runs on the CPU)")
     init: str | None = Field(None, description="start from this trained policy folder (continue training)")
-    output: str | None = Field(None, description="default: results/train/fast-order-<agent>")
 
     @model_validator(mode="after")
     def _consistent(self) -> FastOrderTrainConfig:
@@ -138,47 +124,21 @@ class RandomValidPolicy:
         return np.concatenate([picks.astype(np.int64), scores.argmax(1)[:, None]], axis=1).reshape(B, num_units + 1)
 
 
-class _Curve:
-    """Per-episode records and per-rollout means (the learning curve)."""
-
-    def __init__(self):
-        self.episodes: list[dict] = []
-        self.rows: list[dict] = []
-        self._mark = 0
-
-    def add(self, infos: list[dict], dones: np.ndarray) -> None:
-        """Record the episodes that ended in a vector step."""
-        for info, done in zip(infos, dones):
-            if done:
-                self.episodes.append({k: info[k] for k in ("precision", "residual_latency", "invalid_picks")}
-                                     | {"return": info["episode"]["r"]})  # fmt: skip
-
-    def close_rollout(self, seconds: float) -> None:
-        """One curve row: the means over the episodes since the last row."""
-        new = self.episodes[self._mark :]
-        if not new:
-            return
-        self._mark = len(self.episodes)
-        mean = lambda key: float(np.mean([e[key] for e in new]))  # noqa: E731
-        self.rows.append({"episodes": len(self.episodes), "seconds": round(seconds, 2), "return": mean("return"),
-                          "precision": mean("precision"), "residual_latency": mean("residual_latency"),
-                          "invalid_picks": mean("invalid_picks")})  # fmt: skip
-
-
 def _ppo(config: FastOrderTrainConfig, env: FastOrderVecEnv):
-    kwargs = dict(learning_rate=config.lr, n_steps=config.n_steps, batch_size=config.batch_size, n_epochs=config.n_epochs,
-                  gamma=config.gamma, clip_range=config.clip, ent_coef=config.ent_coef, seed=config.seed, device="cpu",
-                  policy_kwargs={"net_arch": [64, 64]}, verbose=0)  # fmt: skip
     if config.agent == "mppo":
         from sb3_contrib import MaskablePPO
 
-        return MaskablePPO("MlpPolicy", env, **kwargs)
+        return MaskablePPO("MlpPolicy", env, **ppo_kwargs(config))
     from stable_baselines3 import PPO
 
-    return PPO("MlpPolicy", env, **kwargs)
+    return PPO("MlpPolicy", env, **ppo_kwargs(config))
 
 
-def _learn(agent, env: FastOrderVecEnv, curve: _Curve, config: FastOrderTrainConfig, start: float, quiet: bool) -> None:
+def _record(info: dict) -> dict:
+    return {k: info[k] for k in ("precision", "residual_latency", "invalid_picks")}
+
+
+def _learn(agent, env: FastOrderVecEnv, curve: LearningCurve, config: FastOrderTrainConfig, start: float, quiet: bool) -> None:
     from stable_baselines3.common.callbacks import BaseCallback
 
     class Track(BaseCallback):
@@ -187,8 +147,7 @@ def _learn(agent, env: FastOrderVecEnv, curve: _Curve, config: FastOrderTrainCon
             return len(curve.episodes) < config.episodes and time.perf_counter() - start < 60 * config.max_minutes
 
         def _on_rollout_end(self) -> None:
-            curve.close_rollout(time.perf_counter() - start)
-            if not quiet and curve.rows:
+            if curve.close_rollout(time.perf_counter() - start) and not quiet:
                 row = curve.rows[-1]
                 print(f"episodes {row['episodes']}: return {row['return']:.4f} precision {row['precision']:.4f} "
                       f"residual {row['residual_latency']:.1f} ({row['seconds']:.0f} s)", flush=True)  # fmt: skip
@@ -196,7 +155,7 @@ def _learn(agent, env: FastOrderVecEnv, curve: _Curve, config: FastOrderTrainCon
     agent.learn(total_timesteps=10**12, callback=Track())  # a rollout cut short by the budget is not a row
 
 
-def _run_random(env: FastOrderVecEnv, curve: _Curve, config: FastOrderTrainConfig, start: float) -> None:
+def _run_random(env: FastOrderVecEnv, curve: LearningCurve, config: FastOrderTrainConfig, start: float) -> None:
     policy = RandomValidPolicy(config.seed)
     env.reset()
     rollout = env.num_envs * config.n_steps
@@ -217,7 +176,7 @@ def train_fast_order(config: FastOrderTrainConfig, quiet: bool = False) -> Path:
     torch.manual_seed(config.seed)
     labels = pool_labels(config)
     env = build_env(config, labels, device)
-    curve = _Curve()
+    curve = LearningCurve(_record)
     start = time.perf_counter()
     agent = None
     if config.agent == "random":
@@ -230,9 +189,7 @@ def train_fast_order(config: FastOrderTrainConfig, quiet: bool = False) -> Path:
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     if agent is not None:
-        from safetensors.torch import save_file
-
-        save_file({k: v.contiguous() for k, v in agent.policy.state_dict().items()}, out / "policy.safetensors")
+        save_policy(agent.policy, out)
     oracle = env.episodes.oracle
     info = {
         "settings": config.model_dump(), "device": device, "seconds": round(seconds, 1),

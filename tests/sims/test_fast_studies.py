@@ -6,17 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from semantic.pretrained import save_model
 from semantic.receivers.scd import NEVER
-from semantic.receivers.sdm import SemanticUNet
-
-
-@pytest.fixture(scope="module")
-def tiny_sdm(tmp_path_factory):
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("sdm") / "tiny"
-    save_model(SemanticUNet(12, (8, 8)), folder)
-    return str(folder)
 
 
 def test_fast_scd_rows_schedules_and_validation(tmp_path, fake_camvid, tiny_sdm):

@@ -11,7 +11,6 @@ from phy.config import LinkBudgetConfig
 from phy.multicast import solve
 from semantic.codecs import streams
 from semantic.pretrained import save_model
-from semantic.receivers.sdm import SemanticUNet
 from sims.config_io import ConfigError
 from sims.engine import run_sweep
 from sims.methods.intent_images import IntentImagesOptions
@@ -19,14 +18,6 @@ from sims.scenario import load_scenario, scenario_from_dict
 
 # The paper's curves with requirements a little above their floors: feasible, quick.
 CURVES = {"distortion": [0.199, 3.454, 0.008], "perception": [0.214, 5.14, 0.566], "eps_r": 0.03, "eps_s": 0.6}
-
-
-@pytest.fixture(scope="module")
-def tiny_sdm(tmp_path_factory):
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("sdm") / "tiny"
-    save_model(SemanticUNet(12, (8, 8)), folder)
-    return str(folder)
 
 
 def options(tiny_sdm, **changes):
