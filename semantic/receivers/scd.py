@@ -72,6 +72,7 @@ class ScdResult:
 
     images: torch.Tensor  #: float32 (B, 3, H, W) in [-1, 1]
     deltas: dict[int, torch.Tensor]  #: step -> float32 (B, 3, H, W) w-free Delta (zero where inactive)
+    state: torch.Tensor | None = None  #: float32 (B, 3, H, W), the unclamped x after the last step run
 
 
 def conditions_at(arrival: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -97,6 +98,8 @@ def sequential_conditional_denoising(
     num_train_timesteps: int = 1000,
     return_deltas: bool = False,
     noise: torch.Tensor | None = None,
+    start_step: int = 0,
+    stop_step: int | None = None,
 ) -> ScdResult:
     """Denoise from noise while the classes arrive (module docstring).
 
@@ -105,10 +108,18 @@ def sequential_conditional_denoising(
     :param noise: float32 (B, 3, H, W), x_T; default drawn from ``generator``. With DDIM's
         ``eta = 0`` the image is then a function of (x_T, map, arrival) alone: FAST's reward
         oracle gives each image its own x_T, so an episode's result does not depend on the batch.
+    :param start_step, stop_step: run DDIM steps ``start_step <= i < stop_step`` only (default all
+        ``config.steps``); ``noise`` is then the x entering step ``start_step`` and ``state`` the x
+        leaving the last step run. DDIM's step is stateless, so with ``eta = 0`` a chain cut at any
+        steps and resumed from ``state`` gives the images of the whole chain (FAST's oracle shares
+        the common prefixes of its schedules this way).
     """
     B, H, W = labels.shape
     if arrival.shape != (B, num_classes + 1):
         raise ValueError(f"arrival has shape {tuple(arrival.shape)}; expected ({B}, {num_classes + 1})")
+    stop_step = config.steps if stop_step is None else stop_step
+    if not 0 <= start_step <= stop_step <= config.steps:
+        raise ValueError(f"need 0 <= start_step ({start_step}) <= stop_step ({stop_step}) <= steps ({config.steps})")
     device = labels.device
     full = one_hot(labels, num_classes).to(device)
     arrival = arrival.to(device)
@@ -122,6 +133,8 @@ def sequential_conditional_denoising(
         x = noise.to(device)
     deltas = {}
     for i, t in enumerate(scheduler.timesteps):
+        if not start_step <= i < stop_step:
+            continue
         c_all, c_prev, c_new, latest = conditions_at(arrival, i)
         active = latest >= 0 if config.window == "until_next" else latest == i
         # Nothing new (the latest arrival's classes cover no pixel), or nothing before it (the first
@@ -147,4 +160,4 @@ def sequential_conditional_denoising(
         if return_deltas:
             deltas[i] = delta.cpu()
         x = scheduler.step(guided, t, x, eta=config.eta, generator=generator).prev_sample
-    return ScdResult(x.clamp(-1, 1), deltas)
+    return ScdResult(x.clamp(-1, 1), deltas, x)

@@ -15,6 +15,11 @@ Every slot the edge server splits the band among K users (:mod:`sims.fast.multiu
   semantic dependence, the normalised probability that the ordering agent sends attribute j
   first), and at the end sum_k omega_k x precision_k (eq. (12)), precision from the SCD
   receiver (:class:`sims.fast.precision.ScdPrecision`) on the units' arrival steps.
+  Optionally (``potential_gamma``) the agent is paid gamma Phi(s') - Phi(s) on top, Phi = sum_k
+  d_(head unit of k) x the bits already sent towards it (in units): potential-based shaping
+  (Ng, Harada and Russell, ICML 1999), which leaves the optimal policy unchanged and pays a
+  share when its bits go out rather than slots later when the unit completes (at 2 kHz a user
+  with the whole band needs 2-6 slots per unit). Episode returns (``infos``) stay eq. (12)'s.
 
 An episode ends when every user has passed its last segment boundary (or ``max_slots``).
 Episodes are batched like the ordering MDP's: :class:`BandwidthEpisodes` steps E episodes as
@@ -55,14 +60,17 @@ class BandwidthEpisodes:
     :param rounds: int (P, N), each unit's round in its map's ordering schedule (0: never extracted).
     :param dependence: float (J,), d_j (normalised to sum 1 here).
     :param oracle: precision of (pool indices (M,), arrival steps (M, N)).
+    :param potential_gamma: the agent's discount, to add the potential-based shaping term
+        (module docstring); None: the rewards are eq. (12)'s alone.
     """
 
     def __init__(self, units: np.ndarray, rounds: np.ndarray, attributes: UnitAttributes, dependence: np.ndarray,
                  oracle: Callable[[np.ndarray, np.ndarray], np.ndarray], settings: MultiUserSettings,
-                 num_episodes: int, seed: int = 0):  # fmt: skip
+                 num_episodes: int, seed: int = 0, potential_gamma: float | None = None):  # fmt: skip
         if rounds.shape != units.shape:
             raise ValueError(f"rounds has shape {rounds.shape}; units {units.shape}")
         self.settings, self.oracle, self.rates = settings, oracle, SlotRates(settings)
+        self.potential_gamma = potential_gamma
         self.E, self.K, self.N, self.J = num_episodes, settings.users, units.shape[1], attributes.num_attributes
         self.dependence = np.asarray(dependence, dtype=np.float64) / np.sum(dependence)
         self.importance = np.asarray(settings.importance, dtype=np.float64)
@@ -125,6 +133,12 @@ class BandwidthEpisodes:
         imp = np.broadcast_to(self.importance / self.importance.max(), (self.E, self.K))[..., None]
         return np.concatenate([per_attr, snr, imp], -1).reshape(self.E, -1).astype(np.float32)
 
+    def potential(self) -> np.ndarray:
+        """float (E,): Phi = sum_k d_(attribute of k's head unit) x credit_k (units' worth of bits sent towards it)."""
+        head = np.minimum(self.sent, self.N - 1)
+        d = self.dependence[np.take_along_axis(self.pool_attr[self.image], head[..., None], -1)[..., 0]]
+        return (np.where(self.sent < self.N, d, 0.0) * self.credit).sum(-1)
+
     def capacity(self) -> np.ndarray:
         """float (E, K): units each user could send this slot with the whole band."""
         return self.rates.capacity(self.snr)
@@ -134,6 +148,7 @@ class BandwidthEpisodes:
         shares = np.asarray(shares, dtype=np.float64)
         if shares.shape != (self.E, self.K) or (shares < -1e-9).any() or not np.allclose(shares.sum(-1), 1, atol=1e-6):
             raise ValueError(f"shares must be (E, K) = {(self.E, self.K)}, non-negative, rows summing to 1")
+        phi = self.potential() if self.potential_gamma is not None else None
         active = self.active()
         queue = self.queued().sum(-1) * active
         # A unit may span slots: the bits sent towards it are carried while the user has a queue
@@ -157,6 +172,8 @@ class BandwidthEpisodes:
         self.returns += rewards
         for e in np.flatnonzero(done):
             infos[e]["episode"] = {"r": float(self.returns[e]), "l": int(self.t[e]), "t": 0.0}
+        if phi is not None:
+            rewards = rewards + self.potential_gamma * np.where(done, 0.0, self.potential()) - phi
         return rewards.astype(np.float32), done, infos
 
     def _finish(self, done: np.ndarray, infos: list[dict]) -> np.ndarray:

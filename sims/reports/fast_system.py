@@ -13,6 +13,7 @@
   weighted), next to the paper's: ordering + allocation -21% residual latency and +29% precision
   vs the sequential baseline, SCD +8% precision, FAST's efficiency about 1.6x conventional GSC.
 
+- ``--plot PATH`` (with ``--curves``): Fig. 10 as a figure (mean and range over the seeds).
 - ``--load 2000,32000``: how binding each bandwidth is (:func:`load_check`).
 
 Run: ``gscsim report fast_system --curves results/train/fast-bandwidth-* --fig12 --allocation DIR [DIR ...]``
@@ -51,6 +52,44 @@ def curves_table(folders: list[str]) -> dict:
     return runs
 
 
+def plot_curves(folders: list[str], path: str) -> None:
+    """Fig. 10: return per episode (rollout means) of each agent, one panel per bandwidth; a
+    learning agent's line is the mean over the seeds given (on a common episode grid), the band
+    their range; a fixed rule's is its mean return, dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs: dict[tuple[float, str], list[list[dict]]] = {}
+    for folder in folders:
+        info = json.loads((Path(folder) / "training.json").read_text())
+        if info["curve"]:
+            runs.setdefault((info["settings"]["bandwidth_hz"], info["settings"]["agent"]), []).append(info["curve"])
+    bandwidths = sorted({b for b, _ in runs})
+    fig, axes = plt.subplots(1, len(bandwidths), figsize=(5 * len(bandwidths), 3.6), squeeze=False)
+    for ax, bandwidth, panel in zip(axes[0], bandwidths, "abcdef"):
+        for (b, agent), curves in sorted(runs.items()):
+            if b != bandwidth:
+                continue
+            if agent != "ppo":  # a fixed rule does not learn: its mean return over all its episodes, across the panel
+                mean = np.mean([r["return"] for c in curves for r in c])
+                episodes = sum(c[-1]["episodes"] for c in curves)
+                ax.axhline(mean, ls="--", color="tab:gray" if agent == "random" else "tab:orange",
+                           label=f"{agent} (mean of {episodes} episodes)")  # fmt: skip
+                continue
+            grid = np.linspace(max(c[0]["episodes"] for c in curves), min(c[-1]["episodes"] for c in curves), 60)
+            values = np.stack([np.interp(grid, [r["episodes"] for r in c], [r["return"] for r in c]) for c in curves])
+            line = ax.plot(grid, values.mean(0), label=f"{agent} ({len(curves)} seeds)")[0]
+            ax.fill_between(grid, values.min(0), values.max(0), color=line.get_color(), alpha=0.2)
+        ax.set(title=f"({panel}) B = {bandwidth / 1e3:g} kHz", xlabel="episodes", ylabel="return (eqs. (12)-(14))")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
 def load_check(bandwidths: list[float], data_dir, drops: int = 64, num_maps: int = 367) -> dict[float, tuple[float, float]]:
     """How binding each bandwidth is (the issue's criterion for Fig. 10's two): under the importance
     baseline, the mean over slots with a queue of units delivered / units queued, and the share of
@@ -78,12 +117,13 @@ def load_check(bandwidths: list[float], data_dir, drops: int = 64, num_maps: int
     return out
 
 
-def evaluate(config, allocation, count: int, device: str) -> dict:
-    """One scheme on ``count`` drops -> per-episode weighted precision, residual (steps), efficiency."""
+def evaluate(config, allocation, count: int, device: str, oracles: dict | None = None) -> dict:
+    """One scheme on ``count`` drops -> per-episode weighted precision, residual (steps), efficiency.
+    ``oracles``: shared precision oracles (:func:`sims.train.fast_bandwidth.build_episodes`)."""
     from ..fast.bandwidth_env import importance_shares, softmax
     from ..train.fast_bandwidth import build_episodes
 
-    episodes = build_episodes(config, device, num_envs=count)
+    episodes = build_episodes(config, device, num_envs=count, oracles=oracles)
     episodes.reset(np.ones(count, bool))
     results: list[dict | None] = [None] * count
     while any(r is None for r in results):
@@ -122,7 +162,8 @@ def fig12(allocations: list[str], count: int, bandwidth: float, w: float, window
         schemes[f"+ SCD (seed {trained.seed})"] = (base.model_copy(update={"w": w, "window": window}), policy)
     if not allocations:  # no trained allocation yet: SCD on top of the ordering, importance allocation
         schemes["+ SCD (importance allocation)"] = (base.model_copy(update={"w": w, "window": window}), None)
-    out = {name: evaluate(config, policy, count, device) for name, (config, policy) in schemes.items()}
+    oracles: dict = {}  # schemes with the same receiver share its chain prefixes (the same drops and x_T)
+    out = {name: evaluate(config, policy, count, device, oracles) for name, (config, policy) in schemes.items()}
     step_ms = base.step_ms
     print(f"\nFig. 12 ({count} drops of K = {len(base.importance)} users, CamVid val, B = {bandwidth:g} Hz; importance-weighted)")
     print(f"{'scheme':<28}{'precision':>11}{'residual (steps)':>18}{'(ms)':>8}{'efficiency':>12}")
@@ -156,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     """Command line (module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--curves", nargs="*", default=None, help="fast-bandwidth training folders")
+    parser.add_argument("--plot", default=None, help="with --curves: write Fig. 10 here (PNG)")
     parser.add_argument("--load", default=None, help="bandwidths (Hz, comma-separated) to check how binding they are")
     parser.add_argument("--fig12", action="store_true")
     parser.add_argument("--allocation", nargs="*", default=[], help="trained PPO allocation folders (seeds)")
@@ -172,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
         load_check([float(b) for b in args.load.split(",")], args.data_dir)
     if args.curves:
         curves_table(args.curves)
+        if args.plot:
+            plot_curves(args.curves, args.plot)
     if args.fig12:
         fig12(args.allocation, args.episodes, args.bandwidth, args.w, args.window, args.data_dir, args.device,
               args.num_maps, args.model)

@@ -125,6 +125,23 @@ def test_w_changes_the_image_and_the_second_reading_differs(model, labels):
         ScdConfig(window="sometimes")
 
 
+def test_a_chain_cut_at_any_steps_and_resumed_gives_the_whole_chain(model, labels):
+    arrival = torch.tensor([[0, 3, NEVER, NEVER], [1, 1, 4, NEVER]])
+    config = ScdConfig(steps=6, w=4.0)
+    noise = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(9))
+
+    def chain(start, stop, x):
+        return sequential_conditional_denoising(model, labels, arrival, C, torch.Generator(), config, noise=x,
+                                                start_step=start, stop_step=stop)  # fmt: skip
+
+    whole = chain(0, 6, noise)
+    cut = chain(4, 6, chain(2, 4, chain(0, 2, noise).state).state)
+    assert torch.allclose(cut.images, whole.images, atol=1e-5)
+    assert not torch.allclose(chain(0, 2, noise).state, whole.state)  # the pieces did run
+    with pytest.raises(ValueError, match="start_step"):
+        chain(4, 2, noise)
+
+
 def test_class_dropout_zeroes_whole_channels_at_its_rate():
     from sims.train.sdm import drop_classes
 

@@ -51,7 +51,7 @@ def test_extraction_and_arrival_timelines_by_hand():
     assert (never == NEVER).all() and np.isinf(t0[0])
 
 
-def episodes(num=4, bandwidth=8e3, importance=(5.0, 3.0, 1.0, 1.0, 1.0), oracle=None, seed=0):
+def episodes(num=4, bandwidth=8e3, importance=(5.0, 3.0, 1.0, 1.0, 1.0), oracle=None, seed=0, potential_gamma=None):
     rng = np.random.default_rng(3)
     units = rng.random((10, 12)) < 0.8
     units[:, 0] = True
@@ -64,7 +64,8 @@ def episodes(num=4, bandwidth=8e3, importance=(5.0, 3.0, 1.0, 1.0, 1.0), oracle=
         return (arrival < NEVER).mean(1)
 
     settings = MultiUserSettings(importance=importance, bandwidth_hz=bandwidth)
-    ep = BandwidthEpisodes(units, rounds, ATTRIBUTES, np.ones(5), oracle or recorder, settings, num, seed)
+    d = np.arange(1.0, 6.0)  # distinct d_j: the potential sees which attribute heads each queue
+    ep = BandwidthEpisodes(units, rounds, ATTRIBUTES, d, oracle or recorder, settings, num, seed, potential_gamma)
     ep.reset(np.ones(num, bool))
     return ep, calls
 
@@ -132,3 +133,26 @@ def test_a_few_ppo_updates_run_end_to_end():
     assert calls  # episodes ended and were scored
     obs = env.reset()
     assert obs.shape == (4, 5 * (5 + 2)) and np.isfinite(obs).all()
+
+
+def test_potential_shaping_pays_bits_as_they_go_and_telescopes_to_the_return():
+    plain, _ = episodes(num=3, bandwidth=2e3)
+    shaped, _ = episodes(num=3, bandwidth=2e3, potential_gamma=1.0)
+    rng = np.random.default_rng(4)
+    totals, returns, differ = np.zeros(3), {}, False
+    while len(returns) < 3:
+        shares = random_shares(plain, rng)
+        r_plain, done, infos = plain.step(shares)
+        r_shaped, done_shaped, infos_shaped = shaped.step(shares)
+        assert np.array_equal(done, done_shaped)
+        differ |= not np.allclose(r_plain, r_shaped)
+        totals += np.where([e not in returns for e in range(3)], r_shaped, 0.0)
+        for e in np.flatnonzero(done):
+            if e not in returns:
+                returns[e] = infos[e]["episode"]["r"]
+                assert infos_shaped[e]["episode"]["r"] == pytest.approx(returns[e])  # infos keep eq. (12)'s return
+        plain.reset(done)
+        shaped.reset(done)
+    assert differ  # partial units were paid before they completed
+    # gamma = 1: sum of Phi(s') - Phi(s) over an episode is Phi(end) - Phi(start) = 0 - 0
+    assert totals == pytest.approx([returns[e] for e in range(3)], abs=1e-4)

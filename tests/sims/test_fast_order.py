@@ -123,9 +123,10 @@ def tiny_oracle_parts():
     return sdm, segmenter, labels
 
 
-def tiny_oracle(parts, cache_size=0):
+def tiny_oracle(parts, cache_size=0, state_cache_size=0):
     sdm, segmenter, labels = parts
-    return ScdPrecision(sdm, segmenter, labels, 3, ScdConfig(steps=4, w=1.0), noise_seed=7, cache_size=cache_size)
+    return ScdPrecision(sdm, segmenter, labels, 3, ScdConfig(steps=4, w=1.0), noise_seed=7, cache_size=cache_size,
+                        state_cache_size=state_cache_size)  # fmt: skip
 
 
 def test_batched_env_steps_equal_unbatched_ones(tiny_oracle_parts):
@@ -165,6 +166,23 @@ def test_the_oracle_caches_and_gives_each_image_its_own_noise(tiny_oracle_parts)
     again = oracle(np.array([4, 1]), arrival[::-1])
     assert np.array_equal(again, first[::-1]) and oracle.images_denoised == 2  # served from the cache
     assert torch.equal(oracle.noise(np.array([3])), oracle.noise(np.array([2, 3]))[1:])
+
+
+def test_the_oracle_runs_each_shared_chain_prefix_once_with_the_same_images(tiny_oracle_parts):
+    whole, shared = tiny_oracle(tiny_oracle_parts), tiny_oracle(tiny_oracle_parts, state_cache_size=100)
+    indices = np.array([2, 2, 2, 5, 2])
+    arrival = np.array([[0, 0, 2, NEVER], [0, 0, 3, NEVER], [0, 0, 2, 3], [0, 1, NEVER, NEVER], [0, 0, NEVER, 2]])
+    images = shared.denoise_shared(indices, arrival)
+    assert torch.allclose(images, whole.denoise(indices, arrival).images, atol=1e-5)
+    # image 2's four schedules: steps 0-1 run once (all arrived at 0), step 2 once per distinct
+    # arrivals before 3 (three), step 3 once per schedule; image 5: its four steps
+    assert shared.steps_run == 2 + 3 + 4 + 4 and shared.steps_full == 5 * 4
+    late = np.array([[0, 0, 3, 2]])  # shares the last schedule's state entering step 3
+    again = shared.denoise_shared(np.array([2]), late)
+    assert shared.steps_run == 13 + 1
+    assert torch.allclose(again, whole.denoise(np.array([2]), late).images, atol=1e-5)
+    with pytest.raises(ValueError, match="eta"):
+        ScdPrecision(*tiny_oracle_parts[:3], 3, ScdConfig(steps=4, eta=1.0), state_cache_size=10)
 
 
 def toy_env(num_envs=8, seed=0):

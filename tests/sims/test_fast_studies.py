@@ -83,7 +83,7 @@ def test_the_batching_benchmark_checks_its_rewards(capsys):
 def test_train_fast_bandwidth_and_the_system_report(tmp_path, fake_camvid, tiny_sdm, capsys):
     from sims.cli import main
     from sims.reports import fast_system
-    from sims.train.fast_bandwidth import load_bandwidth_policy
+    from sims.train.fast_bandwidth import NormalizedPolicy, load_bandwidth_policy
 
     common = ["--data-dir", str(fake_camvid), "--num-maps", "4", "--num-envs", "2", "--n-steps", "64", "--batch-size", "64",
               "--episodes", "2", "--model", tiny_sdm, "--device", "cpu", "--reward", "shaping", "--quiet"]  # fmt: skip
@@ -93,11 +93,21 @@ def test_train_fast_bandwidth_and_the_system_report(tmp_path, fake_camvid, tiny_
     assert info["episodes"] >= 2 and len(info["dependence"]) == 5 and abs(sum(info["dependence"]) - 1) < 1e-9
     policy, config = load_bandwidth_policy(tmp_path / "ppo")
     assert config.bandwidth_hz == 2e3 and policy.action_space.shape == (5,)
+    assert isinstance(policy, NormalizedPolicy) and policy.std.shape == (info["observation_size"],)
+    obs = np.ones((3, info["observation_size"]), np.float32)  # normalised as in training: not the raw policy's action
+    normalised = np.clip((obs - policy.mean) / policy.std, -10, 10).astype(np.float32)
+    assert np.allclose(policy.predict(obs)[0], policy.policy.predict(normalised, deterministic=True)[0])
     with pytest.raises(ValueError, match="no weights"):
         load_bandwidth_policy(tmp_path / "imp")
     assert main(["train", "fast-bandwidth", *common, "--importance", "5,0,1"]) == 2  # a one-line error
-    fast_system.main(["--curves", str(tmp_path / "ppo"), str(tmp_path / "imp")])
-    assert "Fig. 10" in capsys.readouterr().out
+    more = list(common)  # continue the PPO run to 4 episodes in all
+    more[more.index("--episodes") + 1] = "4"
+    assert main(["train", "fast-bandwidth", *more, "--resume", str(tmp_path / "ppo"), "--output", str(tmp_path / "more")]) == 0
+    resumed = json.loads((tmp_path / "more" / "training.json").read_text())
+    assert resumed["episodes"] >= 4 and resumed["curve"][: len(info["curve"])] == info["curve"]
+    assert main(["train", "fast-bandwidth", *more, "--resume", str(tmp_path / "ppo"), "--bandwidth-hz", "8000"]) == 2
+    fast_system.main(["--curves", str(tmp_path / "ppo"), str(tmp_path / "imp"), "--plot", str(tmp_path / "fig10.png")])
+    assert "Fig. 10" in capsys.readouterr().out and (tmp_path / "fig10.png").stat().st_size > 0
     load = fast_system.load_check([500.0, 64000.0], str(fake_camvid), drops=4, num_maps=4)
     assert 0 < load[500.0][0] < load[64000.0][0] <= 1  # more band, more of the queue per slot
     out = fast_system.fig12([str(tmp_path / "ppo")], 1, 2e3, 2.0, "arrival_step", str(fake_camvid), "cpu", 4, tiny_sdm)
