@@ -14,6 +14,8 @@
   vs the sequential baseline, SCD +8% precision, FAST's efficiency about 1.6x conventional GSC.
 
 - ``--plot PATH`` (with ``--curves``): Fig. 10 as a figure (mean and range over the seeds).
+- ``--breakdown --allocation DIR ...``: per user, the units that made it into the condition and
+  the residual latency, importance rule vs each PPO folder (:func:`unit_breakdown`; no SDM).
 - ``--load 2000,32000``: how binding each bandwidth is (:func:`load_check`).
 
 Run: ``gscsim report fast_system --curves results/train/fast-bandwidth-* --fig12 --allocation DIR [DIR ...]``
@@ -117,6 +119,45 @@ def load_check(bandwidths: list[float], data_dir, drops: int = 64, num_maps: int
     return out
 
 
+def unit_breakdown(allocations: list[str], bandwidth: float, data_dir, drops: int = 64, num_maps: int = 101) -> dict:
+    """Per user (omega order): units in the receiver's condition (delivered before the last segment
+    boundary), units extracted, residual latency (steps), under the importance rule and each PPO
+    folder, on ``drops`` drops of CamVid val (no SDM: the schedule alone) -> {name: (in, extracted, residual)}."""
+    from semantic.receivers.scd import NEVER
+
+    from ..fast.bandwidth_env import importance_shares, softmax
+    from ..train.fast_bandwidth import (
+        FastBandwidthTrainConfig,
+        build_episodes,
+        load_bandwidth_policy,
+    )
+
+    base = FastBandwidthTrainConfig(agent="importance", bandwidth_hz=bandwidth, split="val", num_maps=num_maps,
+                                    reward="shaping", data_dir=data_dir, seed=12345)  # fmt: skip
+    out = {}
+    for name in ["importance", *allocations]:
+        policy = None if name == "importance" else load_bandwidth_policy(name)[0]
+        episodes = build_episodes(base, "cpu", num_envs=drops)
+        episodes.reset(np.ones(drops, bool))
+        results: list[dict | None] = [None] * drops
+        while any(r is None for r in results):
+            if policy is None:
+                shares = importance_shares(episodes)
+            else:
+                shares = softmax(np.clip(policy.predict(episodes.observations(), deterministic=True)[0], -5, 5))
+            _, done, infos = episodes.step(shares)
+            for e in np.flatnonzero(done):
+                results[e] = results[e] or infos[e]
+            episodes.reset(done)
+        used = np.stack([(r["arrival"] < NEVER).sum(-1) for r in results]).mean(0)
+        extracted = np.stack([r["extracted"] for r in results]).mean(0)
+        residual = np.stack([r["residual_steps"] for r in results]).mean(0)
+        out[name] = (used, extracted, residual)
+        print(f"{Path(name).name}: units in the condition {np.round(used, 1).tolist()} of {np.round(extracted, 1).tolist()} "
+              f"extracted; residual steps {np.round(residual, 1).tolist()} (users by omega {base.importance})")  # fmt: skip
+    return out
+
+
 def evaluate(config, allocation, count: int, device: str, oracles: dict | None = None) -> dict:
     """One scheme on ``count`` drops -> per-episode weighted precision, residual (steps), efficiency.
     ``oracles``: shared precision oracles (:func:`sims.train.fast_bandwidth.build_episodes`)."""
@@ -201,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--load", default=None, help="bandwidths (Hz, comma-separated) to check how binding they are")
     parser.add_argument("--fig12", action="store_true")
     parser.add_argument("--allocation", nargs="*", default=[], help="trained PPO allocation folders (seeds)")
+    parser.add_argument("--breakdown", action="store_true", help="per-user units and latency of each --allocation vs importance")
     parser.add_argument("--episodes", type=int, default=8, help="drops per scheme")
     parser.add_argument("--bandwidth", type=float, default=2000.0)
     parser.add_argument("--w", type=float, default=2.0, help="FAST's SCD intervention factor")
@@ -216,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
         curves_table(args.curves)
         if args.plot:
             plot_curves(args.curves, args.plot)
+    if args.breakdown:
+        unit_breakdown(args.allocation, args.bandwidth, args.data_dir)
     if args.fig12:
         fig12(args.allocation, args.episodes, args.bandwidth, args.w, args.window, args.data_dir, args.device,
               args.num_maps, args.model)

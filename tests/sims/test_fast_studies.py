@@ -110,6 +110,9 @@ def test_train_fast_bandwidth_and_the_system_report(tmp_path, fake_camvid, tiny_
     assert "Fig. 10" in capsys.readouterr().out and (tmp_path / "fig10.png").stat().st_size > 0
     load = fast_system.load_check([500.0, 64000.0], str(fake_camvid), drops=4, num_maps=4)
     assert 0 < load[500.0][0] < load[64000.0][0] <= 1  # more band, more of the queue per slot
+    split = fast_system.unit_breakdown([str(tmp_path / "ppo")], 2e3, str(fake_camvid), drops=2, num_maps=4)
+    for used, extracted, residual in split.values():
+        assert used.shape == (5,) and (used <= extracted).all() and (residual >= 0).all()
     out = fast_system.fig12([str(tmp_path / "ppo")], 1, 2e3, 2.0, "arrival_step", str(fake_camvid), "cpu", 4, tiny_sdm)
     assert list(out) == ["conventional GSC", "sequential baseline", "+ ordering", "+ allocation (seed 0)", "+ SCD (seed 0)"]
     conventional, sequential = out["conventional GSC"], out["sequential baseline"]
