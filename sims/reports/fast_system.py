@@ -119,13 +119,33 @@ def load_check(bandwidths: list[float], data_dir, drops: int = 64, num_maps: int
     return out
 
 
+def run_drops(episodes, allocation) -> list[dict]:
+    """The first episode of each of ``episodes.E`` slots (one drop each) under ``allocation`` (a
+    loaded PPO policy, deterministic; None: the importance rule) -> their end-of-episode infos."""
+    from ..fast.bandwidth_env import importance_shares, softmax
+
+    episodes.reset(np.ones(episodes.E, bool))
+    results: list[dict | None] = [None] * episodes.E
+    while any(r is None for r in results):
+        if allocation is None:
+            shares = importance_shares(episodes)
+        else:
+            actions, _ = allocation.predict(episodes.observations(), deterministic=True)
+            shares = softmax(np.clip(actions, -5, 5))
+        _, done, infos = episodes.step(shares)
+        for e in np.flatnonzero(done):
+            if results[e] is None:
+                results[e] = infos[e]
+        episodes.reset(done)
+    return results
+
+
 def unit_breakdown(allocations: list[str], bandwidth: float, data_dir, drops: int = 64, num_maps: int = 101) -> dict:
     """Per user (omega order): units in the receiver's condition (delivered before the last segment
     boundary), units extracted, residual latency (steps), under the importance rule and each PPO
     folder, on ``drops`` drops of CamVid val (no SDM: the schedule alone) -> {name: (in, extracted, residual)}."""
     from semantic.receivers.scd import NEVER
 
-    from ..fast.bandwidth_env import importance_shares, softmax
     from ..train.fast_bandwidth import (
         FastBandwidthTrainConfig,
         build_episodes,
@@ -137,18 +157,7 @@ def unit_breakdown(allocations: list[str], bandwidth: float, data_dir, drops: in
     out = {}
     for name in ["importance", *allocations]:
         policy = None if name == "importance" else load_bandwidth_policy(name)[0]
-        episodes = build_episodes(base, "cpu", num_envs=drops)
-        episodes.reset(np.ones(drops, bool))
-        results: list[dict | None] = [None] * drops
-        while any(r is None for r in results):
-            if policy is None:
-                shares = importance_shares(episodes)
-            else:
-                shares = softmax(np.clip(policy.predict(episodes.observations(), deterministic=True)[0], -5, 5))
-            _, done, infos = episodes.step(shares)
-            for e in np.flatnonzero(done):
-                results[e] = results[e] or infos[e]
-            episodes.reset(done)
+        results = run_drops(build_episodes(base, "cpu", num_envs=drops), policy)
         used = np.stack([(r["arrival"] < NEVER).sum(-1) for r in results]).mean(0)
         extracted = np.stack([r["extracted"] for r in results]).mean(0)
         residual = np.stack([r["residual_steps"] for r in results]).mean(0)
@@ -161,23 +170,10 @@ def unit_breakdown(allocations: list[str], bandwidth: float, data_dir, drops: in
 def evaluate(config, allocation, count: int, device: str, oracles: dict | None = None) -> dict:
     """One scheme on ``count`` drops -> per-episode weighted precision, residual (steps), efficiency.
     ``oracles``: shared precision oracles (:func:`sims.train.fast_bandwidth.build_episodes`)."""
-    from ..fast.bandwidth_env import importance_shares, softmax
     from ..train.fast_bandwidth import build_episodes
 
     episodes = build_episodes(config, device, num_envs=count, oracles=oracles)
-    episodes.reset(np.ones(count, bool))
-    results: list[dict | None] = [None] * count
-    while any(r is None for r in results):
-        if allocation is None:
-            shares = importance_shares(episodes)
-        else:
-            actions, _ = allocation.predict(episodes.observations(), deterministic=True)
-            shares = softmax(np.clip(actions, -5, 5))
-        _, done, infos = episodes.step(shares)
-        for e in np.flatnonzero(done):
-            if results[e] is None:
-                results[e] = infos[e]
-        episodes.reset(done)
+    results = run_drops(episodes, allocation)
     omega = episodes.importance / episodes.importance.sum()
     precision = np.array([(omega * r["precision"]).sum() for r in results])
     residual = np.array([(omega * r["residual_steps"]).sum() for r in results])
