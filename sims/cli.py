@@ -134,6 +134,12 @@ def _cmd_train_sdm(args: argparse.Namespace) -> int:
     return _run_trainer(args, SdmTrainConfig, train_sdm)
 
 
+def _cmd_train_boxddpm(args: argparse.Namespace) -> int:
+    from .train.boxddpm import BoxDdpmTrainConfig, train_boxddpm
+
+    return _run_trainer(args, BoxDdpmTrainConfig, train_boxddpm)
+
+
 def _cmd_train_fast_order(args: argparse.Namespace) -> int:
     from .train.fast_order import FastOrderTrainConfig, train_fast_order
 
@@ -213,6 +219,14 @@ def _run_module(package: str, command: str, name: str | None, argv: list[str]) -
     return 0
 
 
+def _parse_bool(text: str) -> bool:
+    """``true``/``false`` (also 1/0, yes/no) for a boolean flag's value."""
+    value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
 def _add_model_flags(parser: argparse.ArgumentParser, model_cls, skip: tuple[str, ...] = ()) -> None:
     """One ``--flag`` per field of a pydantic config (help from its description), so that the
     command line and the config model cannot drift apart. Tuples are comma-separated."""
@@ -234,6 +248,8 @@ def _add_model_flags(parser: argparse.ArgumentParser, model_cls, skip: tuple[str
             kwargs["choices"] = list(typing.get_args(base))
         elif base in (int, float, str):
             kwargs["type"] = base
+        elif base is bool:  # a bare --flag means true; --flag false also parses
+            kwargs.update(nargs="?", const=True, metavar="BOOL", type=_parse_bool)
         default = info.default if info.default is not None else "unset"
         if isinstance(default, tuple):
             default = ",".join(map(str, default))
@@ -331,6 +347,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         ("sdm", "sdm", "SdmTrainConfig", _cmd_train_sdm,
          "the semantic diffusion model (SPADE U-Net, classifier-free guidance) on CamVid train",
          "Train the SDM on CamVid train crops with their label maps; GPU when present, CPU otherwise."),
+        ("boxddpm", "boxddpm", "BoxDdpmTrainConfig", _cmd_train_boxddpm,
+         "M-GSC's box-conditioned DDPMs (seed 003): a scene's local model or the edge's cluster-wide model",
+         "Train a box-conditioned DDPM (SPADE U-Net, linear 1000-step schedule) on CamVid's train sequences as "
+         "M-GSC's scenes: --scope local --sequence NAME (one scene, every timestep) or --scope cluster (the "
+         "pooled subsets, only the timesteps the edge runs; --fedavg --rounds R for federated averaging). "
+         "Writes OUTPUT/config.json, diffusion_pytorch_model.safetensors and training.json."),
         ("spadegan", "spadegan", "SpadeGanTrainConfig", _cmd_train_spadegan,
          "the SPADE GAN that Fig. 18 of the multicasting paper compares with the SDM",
          "Train a SPADE generator with a multi-scale PatchGAN (hinge loss, feature matching) on CamVid train "

@@ -75,9 +75,11 @@ def camvid_dir() -> Path:
 
 
 def write_fake_camvid(
-    root: Path, n_train: int = 4, n_val: int = 4, size=(48, 36), absolute_lists=False, n_test: int = 0
+    root: Path, n_train: int = 4, n_val: int = 4, size=(48, 36), absolute_lists=False, n_test: int = 0,
+    sequences: tuple[str, ...] = ("seq",),
 ) -> Path:
-    """A tiny CamVid folder in the SegNet layout: random RGB images, labels 0..11 (a test split if n_test)."""
+    """A tiny CamVid folder in the SegNet layout: random RGB images, labels 0..11 (a test split if n_test);
+    frame i is named after ``sequences[i % len(sequences)]`` (CamVid's file-name prefixes)."""
     import numpy as np
     from PIL import Image
 
@@ -89,7 +91,7 @@ def write_fake_camvid(
         (root / f"{split}annot").mkdir(exist_ok=True)
         lines = []
         for i in range(count):
-            name = f"seq_{i:03d}.png"
+            name = f"{sequences[i % len(sequences)]}_{i:03d}.png"
             Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(root / split / name)
             Image.fromarray(rng.integers(0, 12, (size[1], size[0]), dtype=np.uint8), mode="L").save(
                 root / f"{split}annot" / name

@@ -89,16 +89,23 @@ class SemanticUNet(ModelMixin, ConfigMixin):
     :param label_channels: C of the one-hot maps (classes + the void/null channel).
     :param channels: widths per resolution (each level after the first halves the size).
     :param image_channels: channels of the images (3).
+    :param concat_condition: also concatenate the condition to x_t at the input, so the encoder
+        sees it too (as SR3 / Palette condition on an image); M-GSC's box models use it for their
+        reference image. False: SPADE only (the SDM of Wang et al.).
     """
 
     @register_to_config
-    def __init__(self, label_channels: int, channels: tuple[int, ...] = (32, 64, 64), image_channels: int = 3):
+    def __init__(
+        self, label_channels: int, channels: tuple[int, ...] = (32, 64, 64), image_channels: int = 3,
+        concat_condition: bool = False,
+    ):  # fmt: skip
         super().__init__()
         channels = tuple(channels)
         temb = channels[0] * 4
         self.time_proj = Timesteps(channels[0], flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embed = TimestepEmbedding(channels[0], temb)
-        self.stem = nn.Conv2d(image_channels, channels[0], 3, padding=1)
+        stem_in = image_channels + (label_channels if concat_condition else 0)
+        self.stem = nn.Conv2d(stem_in, channels[0], 3, padding=1)
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
         prev = channels[0]
@@ -125,7 +132,7 @@ class SemanticUNet(ModelMixin, ConfigMixin):
             )
         t = t.expand(x.shape[0]) if t.dim() == 0 else t
         temb = self.time_embed(self.time_proj(t).to(x.dtype))
-        h = self.stem(x)
+        h = self.stem(torch.cat([x, label_map], dim=1) if self.config.get("concat_condition") else x)
         skips = []
         for block, down in zip(self.down, self.downsample):
             h = block(h, temb)

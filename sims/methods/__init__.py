@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     fast,
     gsc,
     intent_images,
+    mgsc,
     multicast,
     nullspace,
     received,
