@@ -80,14 +80,14 @@ def send_repeated(
 class OffloadLatency:
     """Decoding latency of a split chain (seconds).
 
-    ``t_user`` is a user's time per denoising step, ``t_edge = t_user / edge_speedup`` the
-    edge's (the paper: an A100 edge, RTX 4070 Ti users); air time counts the analog image's
+    ``t_user`` and ``t_edge`` are the user's and the edge's times per denoising step of one
+    image (the paper: an A100 edge, RTX 4070 Ti users); air time counts the analog image's
     resource elements and the digital side information (boxes, power) at
     ``bits_per_symbol``, all at ``symbol_rate`` resource elements per second.
     """
 
     t_user: float
-    edge_speedup: float = 2.0
+    t_edge: float
     symbol_rate: float = 1e6
     bits_per_symbol: float = 2.0
 
@@ -96,6 +96,6 @@ class OffloadLatency:
         return (channel_uses + (box_bits(num_boxes) + POWER_BITS) / self.bits_per_symbol) / self.symbol_rate
 
     def __call__(self, edge_steps: int, user_steps: float, channel_uses: int, num_boxes: int) -> float:
-        """s t_edge + air time (only when the edge ran steps) + (remaining steps) t_user."""
+        """s t_edge + air time (the boxes alone when the edge ran nothing) + (remaining steps) t_user."""
         air = self.air_time(channel_uses, num_boxes) if edge_steps else box_bits(num_boxes) / self.bits_per_symbol / self.symbol_rate
-        return edge_steps * self.t_user / self.edge_speedup + air + user_steps * self.t_user
+        return edge_steps * self.t_edge + air + user_steps * self.t_user

@@ -21,8 +21,9 @@ and the YOLO substitute: ``box_iou``, the mean over the sent boxes of the best I
 the boxes of the segmenter's ``Car`` components on the decoded image, and ``mask_iou``, the
 IoU of its car mask with the sent boxes' mask; ``*_reference`` on the original frame.
 Frames without vehicles have no box scores. ``mgsc`` also reports its latency
-(:class:`~bridges.split_denoising.OffloadLatency`: ``t_user_ms`` measured here per image-step
-of a local model unless set, the edge ``edge_speedup`` times faster) and its bits.
+(:class:`~bridges.split_denoising.OffloadLatency`: each user's local model and the cluster model
+timed here per image-step at batch 1 unless ``t_user_ms`` is set, the edge ``edge_speedup``
+times faster than this machine) and its bits.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class MgscOptions(SceneOptions):
     inference_steps: int = Field(100, ge=1, le=1000, description="scheduled DDPM steps (1000: the paper's full chain)")
     cluster_model: str = Field("camvid-boxddpm-cluster-32", description="the edge's cluster-wide model (name or folder)")
     local_model: str = Field("camvid-boxddpm-{scene}-32", description="each user's model; {scene} = the lower-case sequence")
-    edge_speedup: float = Field(2.0, gt=0, description="edge time per step = user time / edge_speedup")
+    edge_speedup: float = Field(2.0, gt=0, description="the edge's speed over the user's: edge step time = time here / edge_speedup")
     t_user_ms: float | None = Field(None, gt=0, description="user time per image-step (ms); unset: measured here")
     symbol_rate: float = Field(1e6, gt=0, description="resource elements per second of the edge-user link")
 
@@ -176,14 +177,15 @@ def _score(ctx: PointContext, estimate: torch.Tensor, frames: dict) -> dict:
     return out
 
 
-def _t_user(ctx: PointContext, model: SemanticUNet, condition: torch.Tensor) -> float:
-    """Seconds per image-step of a local model at batch 1 (median of 7 after warm-up), once per worker."""
+def _step_time(ctx: PointContext, name: str, model: SemanticUNet, condition: torch.Tensor) -> float:
+    """Seconds per image-step of a model at batch 1 on the run's device (median of 30 after
+    warm-up), measured once per worker: a measurement, so it moves with the machine's load."""
 
     def measure():
         x, t = torch.zeros(1, 3, *condition.shape[-2:], device=ctx.device), torch.tensor(500, device=ctx.device)
         times = []
         with torch.no_grad():
-            for i in range(9):
+            for i in range(32):
                 if ctx.device.startswith("cuda"):
                     torch.cuda.synchronize()
                 start = time.perf_counter()
@@ -191,14 +193,14 @@ def _t_user(ctx: PointContext, model: SemanticUNet, condition: torch.Tensor) -> 
                 if ctx.device.startswith("cuda"):
                     torch.cuda.synchronize()
                 times.append(time.perf_counter() - start)
-        return sorted(times[2:])[3]
+        return sorted(times[2:])[15]
 
-    return ctx.cache.get(float, ("mgsc-t-user", id(model), ctx.device), measure)
+    return ctx.cache.get(float, ("mgsc-step-time", name, ctx.device), measure)
 
 
 @register_method(
     "mgsc", metrics=[*IMAGE_METRICS, *BOX_METRICS, *LATENCY_METRICS], options=MgscOptions,
-    extra_columns=("edge_steps", "channel_uses", "box_bits", "analog_values", "t_user_ms"), validate=_validate,
+    extra_columns=("edge_steps", "channel_uses", "box_bits", "analog_values", "t_user_ms", "t_edge_ms"), validate=_validate,
 )  # fmt: skip
 def mgsc(ctx: PointContext) -> dict:
     """M-GSC: boxes error-free, the first s DDPM steps at the edge, x_{T-s} analog, the rest at the user."""
@@ -221,15 +223,23 @@ def mgsc(ctx: PointContext) -> dict:
         link=None if o.snr_db is None else link, channel_aware=o.channel_aware, owner=frames["owner"].to(ctx.device),
     )  # fmt: skip
     out = _score(ctx, result.images, frames)
-    t_user = o.t_user_ms / 1e3 if o.t_user_ms is not None else _t_user(ctx, locals_[0], condition)
-    latency = OffloadLatency(t_user, o.edge_speedup, o.symbol_rate)
+    names = [o.local_model.format(scene=s.lower()) for s in CAMVID_SEQUENCES]
+    if o.t_user_ms is not None:
+        t_users, t_edge = [o.t_user_ms / 1e3] * len(names), o.t_user_ms / 1e3 / o.edge_speedup
+    else:
+        t_users = [_step_time(ctx, name, model, condition) for name, model in zip(names, locals_)]
+        t_edge = _step_time(ctx, o.cluster_model, edge, condition) / o.edge_speedup
     counts = [len(c) for c in frames["codes"]]
     uses = hop.channel_uses if result.edge_steps else 0
+    owner = frames["owner"].tolist()
+    latency = [
+        OffloadLatency(t_users[k], t_edge, o.symbol_rate)(result.edge_steps, float(u), hop.channel_uses, m)
+        for k, u, m in zip(owner, result.user_steps.tolist(), counts)
+    ]
     out.update(
-        latency_s=[latency(result.edge_steps, float(u), hop.channel_uses, m) for u, m in zip(result.user_steps.tolist(), counts)],
-        user_steps=result.user_steps.float(), edge_steps=result.edge_steps, channel_uses=uses,
+        latency_s=latency, user_steps=result.user_steps.float(), edge_steps=result.edge_steps, channel_uses=uses,
         box_bits=sum(box_bits(m) for m in counts) / len(counts) + (POWER_BITS if result.edge_steps else 0),
-        analog_values=2 * uses, t_user_ms=1e3 * t_user,
+        analog_values=2 * uses, t_user_ms=1e3 * sum(t_users) / len(t_users), t_edge_ms=1e3 * t_edge,
     )  # fmt: skip
     return out
 

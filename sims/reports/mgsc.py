@@ -123,9 +123,10 @@ def snr_report(rows: list[dict]) -> str:
     """Fig. 6 right: box IoU, SSIM and fd_seg per method and SNR, and the bits."""
     snrs = sorted({float(r["snr_db"]) for r in rows})
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    by = {(r["method"], float(r["snr_db"])): r for r in rows}
+    by = {key: _pool([r for r in rows if (r["method"], float(r["snr_db"])) == key])
+          for key in {(r["method"], float(r["snr_db"])) for r in rows}}  # fmt: skip
     lines = ["## Fig. 6 right: vs SNR of the edge-user hop (AWGN)"]
-    for metric, digits in (("box_iou", 3), ("mask_iou", 3), ("ssim", 3), ("fd_seg", 1), ("user_steps", 1)):
+    for metric, digits in (("box_iou", 3), ("mask_iou", 3), ("ssim", 3), ("fd_seg", 1), ("user_steps", 1), ("latency_s", 3)):
         if not any(by[(m, s)].get(metric) for m in methods for s in snrs if (m, s) in by):
             continue
         lines += ["", f"{metric}:", "", "| method | " + " | ".join(f"{s:g} dB" for s in snrs) + " |", "|---" * (1 + len(snrs)) + "|"]
@@ -187,10 +188,11 @@ def plots(folder: str, offload: list[dict] | None, snr: list[dict] | None) -> li
     if snr:
         fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
         for method in dict.fromkeys(r["method"] for r in snr):
-            rows = sorted((r for r in snr if r["method"] == method), key=lambda r: float(r["snr_db"]))
+            xs = sorted({float(r["snr_db"]) for r in snr if r["method"] == method})
+            rows = [_pool([r for r in snr if r["method"] == method and float(r["snr_db"]) == x]) for x in xs]
             for ax, metric in zip(axes, ("box_iou", "ssim", "fd_seg")):
                 stats = [_stat(r, metric) for r in rows]
-                ax.errorbar([float(r["snr_db"]) for r in rows], [m for m, _ in stats], yerr=[h for _, h in stats],
+                ax.errorbar(xs, [m for m, _ in stats], yerr=[h for _, h in stats],
                             marker="o", capsize=3, label=method)  # fmt: skip
                 ax.set_xlabel("SNR (dB)")
                 ax.set_ylabel(metric)

@@ -33,10 +33,21 @@ def test_repetition_with_combining_divides_the_noise(link_config):
 
 
 def test_offload_latency_adds_edge_air_and_user_time():
-    model = OffloadLatency(t_user=0.01, edge_speedup=2.0, symbol_rate=1e6, bits_per_symbol=2.0)
+    model = OffloadLatency(t_user=0.01, t_edge=0.005, symbol_rate=1e6, bits_per_symbol=2.0)
     air = (1536 + (2 * 20 + POWER_BITS) / 2) / 1e6
     assert model.air_time(1536, 2) == pytest.approx(air)
     assert model(65, 35, 1536, 2) == pytest.approx(65 * 0.005 + air + 35 * 0.01)
     assert model(0, 100, 1536, 2) == pytest.approx(100 * 0.01 + 40 / 2 / 1e6)  # nothing analog is sent
     # more steps at the faster edge: shorter latency (the paper's 650 vs 350)
     assert model(65, 35, 1536, 2) < model(35, 65, 1536, 2)
+
+
+def test_analog_hop_over_block_fading_reports_each_images_noise(link_config):
+    link = link_config(num_users=3, num_subcarriers=96, num_ofdm_symbols=16, channel="rayleigh_block")
+    hop = AnalogHop(link, 16)
+    x = torch.randn(200, 3, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    y, noise_var = hop(x, 10.0, torch.Generator().manual_seed(0))
+    assert noise_var.std() > 0.1 * noise_var.mean()  # each user's fade sets its own noise after equalisation
+    measured = (y - x).flatten(2).var(-1)
+    # zero-forcing: per-value noise p^2 no / |h|^2, averaged over the image's resource elements
+    assert (measured / noise_var).median() == pytest.approx(1.0, rel=0.1)

@@ -10,7 +10,7 @@ from sims.registry import get_method, registered_kinds
 def test_every_option_of_every_method_has_a_description():
     """The option models are the reference of the TOML keys (`gscsim methods` prints them)."""
     builtin = [k for k in registered_kinds() if get_method(k).run.__module__.startswith("sims.methods.")]
-    assert len(builtin) == 13
+    assert len(builtin) == 15
     missing = [
         f"{kind}.{name}"
         for kind in builtin
