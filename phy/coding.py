@@ -9,7 +9,7 @@ from sionna.phy.utils import hard_decisions
 
 from .config import CodeConfig
 
-__all__ = ["ChannelCode", "Crc"]
+__all__ = ["ChannelCode", "Crc", "build_decoder"]
 
 
 class Crc(torch.nn.Module):
@@ -35,6 +35,29 @@ class Crc(torch.nn.Module):
         return info, valid[..., 0]
 
 
+def build_decoder(encoder: LDPC5GEncoder, config: CodeConfig, device: str = "cpu") -> torch.nn.Module:
+    """The BP decoder ``config.decoder`` names, hard information bits out.
+
+    ``auto`` takes the numba kernel on a CPU (about an order of magnitude faster than Sionna's
+    gathers and scatters there; ``sims/bench/phy_throughput.py``) and Sionna's decoder on a GPU,
+    where its batched torch ops are the fast path; both give the same hard decisions
+    (``phy.ldpc_numba``).
+    """
+    kind = config.decoder
+    if kind == "auto":
+        kind = "sionna" if str(device).startswith("cuda") else "numba"
+    if kind == "numba":
+        from .ldpc_numba import NumbaLDPC5GDecoder
+
+        return NumbaLDPC5GDecoder(encoder, config.cn_update, config.bp_iterations, schedule=config.schedule, early_stop=config.early_stop)
+    if config.early_stop:
+        raise ValueError("code.early_stop: Sionna's decoder has no early stop; use code.decoder = 'numba'")
+    return LDPC5GDecoder(
+        encoder, cn_update=config.cn_update, num_iter=config.bp_iterations, cn_schedule=config.schedule,
+        hard_out=True, device=device,
+    )  # fmt: skip
+
+
 class ChannelCode(torch.nn.Module):
     """Encoder and decoder for blocks of ``k`` information bits into ``n`` coded bits.
 
@@ -55,13 +78,7 @@ class ChannelCode(torch.nn.Module):
             self.encoder = LDPC5GEncoder(
                 config.k, config.n, num_bits_per_symbol=bits_per_symbol, device=device
             )
-            self.decoder = LDPC5GDecoder(
-                self.encoder,
-                cn_update=config.cn_update,
-                num_iter=config.bp_iterations,
-                hard_out=True,
-                device=device,
-            )
+            self.decoder = build_decoder(self.encoder, config, device)
 
     @property
     def rate(self) -> float:

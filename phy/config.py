@@ -67,9 +67,19 @@ class CodeConfig(StrictModel):
     cn_update: Literal["boxplus-phi", "boxplus", "minsum", "offset-minsum"] = Field(
         "boxplus-phi", description="check-node update rule of the BP decoder (Sionna's names)"
     )
+    decoder: Literal["auto", "sionna", "numba"] = Field(
+        "auto", description="BP implementation: numba (CPU kernel, phy.ldpc_numba), sionna, or auto = numba on CPU, "
+        "Sionna on a GPU",
+    )  # fmt: skip
+    schedule: Literal["flooding", "layered"] = Field(
+        "flooding", description="BP schedule: flooding, or layered by block rows of Z check nodes (Sionna's meaning)"
+    )
+    early_stop: bool = Field(False, description="numba decoder: stop a codeword once its syndrome is satisfied")
 
     @model_validator(mode="after")
     def _check_rate(self) -> "CodeConfig":
+        if self.early_stop and self.decoder == "sionna":
+            raise ValueError("early_stop needs decoder = 'numba' (Sionna's decoder has no early stop)")
         if self.kind == "uncoded":
             if self.k != self.n:
                 raise ValueError(f"k ({self.k}) must equal n ({self.n}) when kind = 'uncoded'")

@@ -57,7 +57,7 @@ def gscsim_chain(codewords: int, device: str):
     config = LinkConfig(
         modulation="16qam",
         demapping="app",
-        code=CodeConfig(k=K_INFO, n=N_CODED, bp_iterations=BP_ITERATIONS),
+        code=CodeConfig(k=K_INFO, n=N_CODED, bp_iterations=BP_ITERATIONS, decoder="sionna"),  # the assembly's cost
         # 8 OFDM symbols x 32 subcarriers x 4 bits = one 1024-bit codeword per user and slot
         grid=GridConfig(num_subcarriers=32 * num_users, num_users=num_users, num_ofdm_symbols=8),
     )
