@@ -152,13 +152,12 @@ def split_sample(
     if owner is None:
         owner = torch.zeros(B, dtype=torch.long, device=condition.device)
 
-    def run(model, x, steps, cond, who):
+    def run(eps_of, x, steps):
         for t in steps:
-            eps = model(x, t, cond) if model is edge_model else _eps(local, x, t, cond, who)
-            x = scheduler.step(eps, t, x, generator=generator).prev_sample
+            x = scheduler.step(eps_of(x, t), t, x, generator=generator).prev_sample
         return x
 
-    x = run(edge_model, x, timesteps[:n_edge], condition, owner)
+    x = run(lambda x, t: edge_model(x, t, condition), x, timesteps[:n_edge])
     sent = x.clone() if n_edge else None
     start = torch.full((B,), n_edge, dtype=torch.long, device=x.device)  # index of each image's first user step
     if n_edge and link is not None:
@@ -167,7 +166,7 @@ def split_sample(
             x = x / (1 + noise_var.to(x.dtype)).sqrt()[:, None, None, None]
             start = resume_index(scheduler.alphas_cumprod.to(x.device), timesteps, n_edge, noise_var).to(x.device)
     if bool((start == n_edge).all()):
-        x = run(local, x, timesteps[n_edge:], condition, owner)
+        x = run(lambda x, t: _eps(local, x, t, condition, owner), x, timesteps[n_edge:])
     else:  # images resume at different steps: step each image from its own start on
         for k in range(int(start.min()), len(timesteps)):
             t, active = timesteps[k], start <= k
