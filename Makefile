@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PIP := $(PY) -m pip install --disable-pip-version-check
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast bench gpu-check clean
 
 install: $(VENV)/.installed
 
@@ -34,7 +34,12 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 bench: install
-	$(VENV)/bin/gscsim bench all
+	$(VENV)/bin/gscsim bench all --device cpu --json results/bench/cpu.json
+
+# On a machine with a CUDA GPU: the CUDA tests, then the suite on the GPU (JSON + plot).
+gpu-check: install
+	$(PY) -m pytest -q -m cuda -p no:cacheprovider
+	$(VENV)/bin/gscsim bench all --device cuda --json results/bench/cuda.json
 
 clean:
 	rm -rf $(VENV) results

@@ -12,7 +12,7 @@ for every y supported on the sent entries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -33,6 +33,8 @@ class MeasurementOperator:
     layout: SignalLayout
     scale: torch.Tensor
     diagonal: torch.Tensor
+    #: D+, computed on the first A_pinv (a sampler applies A+ at every step; D does not change)
+    _inverse: torch.Tensor | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def entry_mask(self) -> torch.Tensor:
@@ -54,10 +56,11 @@ class MeasurementOperator:
 
         Pixels without a measurement come back as zero.
         """
-        d = self.diagonal
-        gain = d.real.square() + d.imag.square()
-        inverse = torch.where(gain > 0, d.conj() / torch.where(gain > 0, gain, 1.0), 0)
-        return self.layout.to_images(inverse * y, self.scale)
+        if self._inverse is None:
+            d = self.diagonal
+            gain = d.real.square() + d.imag.square()
+            self._inverse = torch.where(gain > 0, d.conj() / torch.where(gain > 0, gain, 1.0), 0)
+        return self.layout.to_images(self._inverse * y, self.scale)
 
     def project(self, images: torch.Tensor) -> torch.Tensor:
         """A+ A x: keep the received pixels of ``images``, zero the others."""

@@ -41,7 +41,9 @@ def build_decoder(encoder: LDPC5GEncoder, config: CodeConfig, device: str = "cpu
     ``auto`` takes the numba kernel on a CPU (about an order of magnitude faster than Sionna's
     gathers and scatters there; ``sims/bench/phy_throughput.py``) and Sionna's decoder on a GPU,
     where its batched torch ops are the fast path; both give the same hard decisions
-    (``phy.ldpc_numba``).
+    (``phy.ldpc_numba``). ``config.compile`` wraps Sionna's decoder in ``torch.compile``: on an
+    H200 the issue measured 6.7x over eager (29.5 -> 199 Mbit/s), with the same BLER but not the
+    same bits (float reassociation); ``tests/phy/test_ldpc_numba.py`` checks the BLER on CUDA.
     """
     kind = config.decoder
     if kind == "auto":
@@ -52,10 +54,11 @@ def build_decoder(encoder: LDPC5GEncoder, config: CodeConfig, device: str = "cpu
         return NumbaLDPC5GDecoder(encoder, config.cn_update, config.bp_iterations, schedule=config.schedule, early_stop=config.early_stop)
     if config.early_stop:
         raise ValueError("code.early_stop: Sionna's decoder has no early stop; use code.decoder = 'numba'")
-    return LDPC5GDecoder(
+    decoder = LDPC5GDecoder(
         encoder, cn_update=config.cn_update, num_iter=config.bp_iterations, cn_schedule=config.schedule,
         hard_out=True, device=device,
     )  # fmt: skip
+    return torch.compile(decoder) if config.compile else decoder
 
 
 class ChannelCode(torch.nn.Module):

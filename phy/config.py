@@ -75,11 +75,17 @@ class CodeConfig(StrictModel):
         "flooding", description="BP schedule: flooding, or layered by block rows of Z check nodes (Sionna's meaning)"
     )
     early_stop: bool = Field(False, description="numba decoder: stop a codeword once its syndrome is satisfied")
+    compile: bool = Field(
+        False, description="wrap Sionna's decoder in torch.compile (where the decoder is Sionna's: decoder = sionna, "
+        "or auto on a GPU); for GPUs, where it fuses the message passing's many small kernels",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _check_rate(self) -> "CodeConfig":
         if self.early_stop and self.decoder == "sionna":
             raise ValueError("early_stop needs decoder = 'numba' (Sionna's decoder has no early stop)")
+        if self.compile and self.decoder == "numba":
+            raise ValueError("compile applies to Sionna's decoder; decoder = 'numba' is compiled by numba already")
         if self.kind == "uncoded":
             if self.k != self.n:
                 raise ValueError(f"k ({self.k}) must equal n ({self.n}) when kind = 'uncoded'")

@@ -184,7 +184,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
-    names = _modules("sims.bench") if args.name == "all" else [args.name]
+    names = ["suite"] if args.name == "all" else [args.name]  # all: the suite runs every benchmark
     for name in names:
         _check_module("sims.bench", "bench", name)
         module = importlib.import_module(f"sims.bench.{name}")
@@ -404,7 +404,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench",
         help="run the benchmarks of sims/bench (ratios against a reference in the same run)",
-        description="gscsim bench [NAME|all] [--device D] [ARGS...]: run one benchmark or all of them.",
+        description="gscsim bench [NAME|all] [--device D] [ARGS...]: one benchmark in detail, or all of them "
+        "(the suite, sims/bench/suite.py: --json, --plot, --smoke).",
     )
     bench.add_argument("name", nargs="?", default="all", help="benchmark name, or all (default)")
     bench.add_argument("--device", help="passed to the benchmarks that take one (cpu, cuda, auto)")

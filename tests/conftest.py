@@ -24,6 +24,18 @@ def pytest_configure(config):
     torch.set_num_threads(THREADS)
     numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
 
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` need a CUDA device: skipped, saying so, where torch sees none."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (torch.cuda.is_available() is False); `make gpu-check` runs these")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
 from phy import CodeConfig, GridConfig, LinkConfig, channel_config
 
 

@@ -84,6 +84,10 @@ class NullSpaceConfig:
     :param travel_length: time-travel jump in steps (0: none).
     :param travel_repeat: how many times each jump is repeated.
     :param clip: clamp x0|t to [-1, 1] before the correction.
+    :param compile: run each step's elementwise update (DDNM+'s coefficients, the correction and the
+        sampler's step) as one ``torch.compile`` kernel: worth it on a GPU, where these dozen
+        elementwise operations are a launch each; the eager update gives the same numbers to
+        float32 rounding.
     """
 
     steps: int = 50
@@ -92,6 +96,7 @@ class NullSpaceConfig:
     travel_length: int = 0
     travel_repeat: int = 1
     clip: bool = True
+    compile: bool = False
 
     def __post_init__(self):
         if self.sampler not in ("ddim", "ddpm"):
@@ -101,14 +106,17 @@ class NullSpaceConfig:
 
 
 def ddnm_coefficients(a_t, sigma_t, sigma_y) -> tuple[torch.Tensor, torch.Tensor]:
-    """(lambda_t, gamma_t) of DDNM+ (Wang et al., eq. 19), elementwise in sigma_y >= 0."""
+    """(lambda_t, gamma_t) of DDNM+ (Wang et al., eq. 19), elementwise in sigma_y >= 0.
+
+    ``a_t``, ``sigma_t``: Python floats (the sampler passes float32 values, so the float32
+    arithmetic is that of 0-dim float32 tensors) or 0-dim tensors; ``sigma_y``: float or tensor.
+    """
     sigma_y = torch.as_tensor(sigma_y, dtype=torch.float32)
-    a_t = torch.as_tensor(a_t, dtype=torch.float32)
-    sigma_t = torch.as_tensor(sigma_t, dtype=torch.float32)
     scaled = a_t * sigma_y
-    lam = torch.where(sigma_t >= scaled, torch.ones_like(scaled), sigma_t / scaled)
+    # torch.div, not ``sigma_t / scaled``: a float's ``/`` by a tensor is reciprocal-then-multiply
+    lam = torch.where(sigma_t >= scaled, 1.0, torch.div(sigma_t, scaled))
     # a_t lambda_t sigma_y = min(a_t sigma_y, sigma_t): no inf * 0 when sigma_y is infinite
-    gamma = (sigma_t.square() - torch.minimum(scaled, sigma_t).square()).clamp_min(0.0)
+    gamma = (sigma_t * sigma_t - scaled.clamp(max=sigma_t).square()).clamp_min(0.0)
     return lam, gamma
 
 
@@ -159,50 +167,78 @@ def null_space_sample(
     shape = known.shape
     device = known.device
     c, h, w = shape[-3:]
-    abar = alphas_cumprod.to(device=device, dtype=torch.float32)
     ts = [int(t) for t in timesteps]
     if config.travel_length and config.travel_length >= len(ts):
         raise ValueError(f"travel_length ({config.travel_length}) must be below steps ({len(ts)})")
-
-    def abar_at(index: int) -> torch.Tensor:  # index into ts; len(ts) means "clean"
-        return abar[ts[index]] if index < len(ts) else torch.ones((), device=device)
 
     sigma_y = torch.broadcast_to(torch.as_tensor(sigma_y, dtype=torch.float32, device=device), shape)
     measured = operator.A_pinv(operator.A(torch.ones(shape, device=device))) != 0  # received entries
     x = torch.randn(shape, generator=generator, device=device)
     moves = travel_schedule(len(ts), config.travel_length, config.travel_repeat)
-    for n, (i, j) in enumerate(moves):
+    # every scalar of every move, computed once and in float32 on the CPU: the loop then launches
+    # no scalar kernels on a GPU (each is a kernel launch there), and the numbers are unchanged
+    abar = alphas_cumprod.detach().to("cpu", torch.float32)
+    plan = [_move_scalars(abar, ts, i, j, config) for i, j in moves]
+    update = _step_update
+    if config.compile:
+        update = torch.compile(_step_update, dynamic=False)
+        plan = [{k: torch.tensor(v, device=device) if isinstance(v, float) else v for k, v in p.items()} for p in plan]
+    for n, ((i, j), scalars) in enumerate(zip(moves, plan)):
         if j < i:  # time travel: re-noise from step i back to step j
-            ratio = abar_at(i) / abar_at(j)
             noise = torch.randn(shape, generator=generator, device=device)
-            x = (1 / ratio).sqrt() * x + (1 - 1 / ratio).sqrt() * noise
+            x = scalars["keep"] * x + scalars["fresh"] * noise
             continue
-        t = ts[i]
-        ab_t, ab_prev = abar_at(i), abar_at(j)
-        eps = unet(x.reshape(-1, c, h, w), t).sample.reshape(shape).float()
-        x0 = (x - (1 - ab_t).sqrt() * eps) / ab_t.sqrt()
+        eps = unet(x.reshape(-1, c, h, w), ts[i]).sample.reshape(shape).float()
+        x0 = (x - scalars["sqrt_one_minus_abar"] * eps) / scalars["sqrt_abar"]
         if config.clip:
             x0 = x0.clamp(-1, 1)
-        if config.sampler == "ddpm":
-            beta = 1 - ab_t / ab_prev
-            a_t = ab_prev.sqrt() * beta / (1 - ab_t)
-            sigma_t = ((1 - ab_prev) / (1 - ab_t) * beta).sqrt()
-        else:
-            a_t, sigma_t = ab_prev.sqrt(), (1 - ab_prev).sqrt()
-        lam, gamma = ddnm_coefficients(a_t, sigma_t, sigma_y)
-        if j == len(ts):  # the last step: weigh y against x0 by their variances (module docstring)
-            s2 = (1 - ab_t) / ab_t
-            lam = s2 / (s2 + sigma_y.square())
-        gamma = torch.where(measured, gamma, sigma_t.square())  # null space: the full noise
-        x0_hat = x0 - lam * operator.A_pinv(operator.A(x0) - y)
+        residual = operator.A_pinv(operator.A(x0) - y)
         noise = torch.randn(shape, generator=generator, device=device)
-        if config.sampler == "ddpm":
-            c_t = (1 - beta).sqrt() * (1 - ab_prev) / (1 - ab_t)
-            x = a_t * x0_hat + c_t * x + gamma.sqrt() * noise
-        else:
-            fresh = config.eta * ((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev)).sqrt()
-            share = torch.where(sigma_t > 0, (fresh / sigma_t.clamp_min(1e-12)).clamp(max=1), 0.0)
-            x = a_t * x0_hat + gamma.sqrt() * (share * noise + (1 - share.square()).sqrt() * eps)
+        x = update(x, x0, residual, eps, noise, sigma_y, measured, **scalars)
         if progress is not None:
             progress(n + 1, len(moves))
     return x
+
+
+def _move_scalars(abar: torch.Tensor, ts: list[int], i: int, j: int, config: NullSpaceConfig) -> dict:
+    """The scalars of the move from state i to state j (module docstring), as Python floats of
+    float32 values (what 0-dim float32 tensors would give), plus the two flags of the update.
+    ``abar``: float32 (T,) alphas_cumprod on the CPU."""
+
+    def abar_at(index: int) -> torch.Tensor:  # index into ts; len(ts) means "clean"
+        return abar[ts[index]] if index < len(ts) else torch.ones(())
+
+    if j < i:
+        ratio = abar_at(i) / abar_at(j)
+        return {"keep": (1 / ratio).sqrt().item(), "fresh": (1 - 1 / ratio).sqrt().item()}
+    ab_t, ab_prev = abar_at(i), abar_at(j)
+    out = {"sqrt_abar": ab_t.sqrt().item(), "sqrt_one_minus_abar": (1 - ab_t).sqrt().item()}
+    if config.sampler == "ddpm":
+        beta = 1 - ab_t / ab_prev
+        a_t = ab_prev.sqrt() * beta / (1 - ab_t)
+        sigma_t = ((1 - ab_prev) / (1 - ab_t) * beta).sqrt()
+        out |= {"c_t": ((1 - beta).sqrt() * (1 - ab_prev) / (1 - ab_t)).item(), "share": 1.0, "keep_eps": 0.0}
+    else:
+        a_t, sigma_t = ab_prev.sqrt(), (1 - ab_prev).sqrt()
+        fresh = config.eta * ((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev)).sqrt()
+        share = torch.where(sigma_t > 0, (fresh / sigma_t.clamp_min(1e-12)).clamp(max=1), 0.0)
+        out |= {"c_t": 0.0, "share": share.item(), "keep_eps": (1 - share.square()).sqrt().item()}
+    s2 = (1 - ab_t) / ab_t  # the last step weighs y against x0 by their variances (module docstring)
+    out |= {"a_t": a_t.item(), "sigma_t": sigma_t.item(), "sigma_t_sq": sigma_t.square().item(), "s2": s2.item()}
+    out |= {"last": j == len(ts), "ancestral": config.sampler == "ddpm"}
+    return out
+
+
+def _step_update(x, x0, residual, eps, noise, sigma_y, measured, *, sqrt_abar, sqrt_one_minus_abar, a_t, sigma_t,
+                 sigma_t_sq, c_t, share, keep_eps, s2, last: bool, ancestral: bool):  # fmt: skip
+    """x_{t-1} from x_t, x0|t, A+ (A x0|t - y), eps and fresh noise (all float32 of the image shape):
+    DDNM+'s corrected x0 and noise variance, then the sampler's step. Scalars are floats (eager)
+    or 0-dim tensors (``config.compile``: one fused kernel on a GPU, no recompilation per step)."""
+    lam, gamma = ddnm_coefficients(a_t, sigma_t, sigma_y)
+    if last:
+        lam = torch.div(s2, s2 + sigma_y.square())
+    gamma = torch.where(measured, gamma, sigma_t_sq)  # null space: the full noise
+    x0_hat = x0 - lam * residual
+    if ancestral:
+        return a_t * x0_hat + c_t * x + gamma.sqrt() * noise
+    return a_t * x0_hat + gamma.sqrt() * (share * noise + keep_eps * eps)

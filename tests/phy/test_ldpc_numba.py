@@ -89,5 +89,24 @@ def test_channel_code_picks_the_decoder_and_refuses_bad_settings():
         CodeConfig(k=512, n=1024, decoder="sionna", early_stop=True)
     with pytest.raises(ValueError, match="cn_update"):
         NumbaLDPC5GDecoder(LDPC5GEncoder(512, 1024), "sum-product")
+    with pytest.raises(ValueError, match="compile applies to Sionna's decoder"):
+        CodeConfig(k=512, n=1024, decoder="numba", compile=True)
     with pytest.raises(ValueError, match="n = 1024"):
         NumbaLDPC5GDecoder(LDPC5GEncoder(512, 1024))(torch.zeros(3, 1000))
+
+
+@pytest.mark.cuda
+def test_compiled_sionna_decoder_on_cuda_has_eagers_bler():
+    """code.compile: torch.compile of Sionna's decoder; its bits may differ (float reassociation),
+    its BLER on the same LLRs may not, beyond 3 standard errors of a paired difference."""
+    from phy.coding import build_decoder
+
+    encoder = LDPC5GEncoder(512, 1024, num_bits_per_symbol=4, device="cuda:0")
+    u, llr = awgn_llrs(LDPC5GEncoder(512, 1024, num_bits_per_symbol=4), 4000, 1.5, seed=3)
+    u, llr = u.cuda(), llr.cuda()
+    eager = build_decoder(encoder, CodeConfig(k=512, n=1024, decoder="sionna"), "cuda:0")
+    compiled = build_decoder(encoder, CodeConfig(k=512, n=1024, decoder="sionna", compile=True), "cuda:0")
+    errors_eager, errors_compiled = (eager(llr) != u).any(1).float(), (compiled(llr) != u).any(1).float()
+    difference = errors_compiled - errors_eager
+    assert 0.01 < errors_eager.mean() < 0.9
+    assert abs(difference.mean()) <= 3 * difference.std() / len(difference) ** 0.5 + 1e-9

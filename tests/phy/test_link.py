@@ -95,7 +95,7 @@ def test_device_resolution():
             resolve_device("cuda")
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_runs_on_cuda_and_matches_cpu_statistics():
     from phy.ber import simulate_link
 
@@ -142,6 +142,11 @@ def _reference_chain_matches_the_link(device: str) -> None:
 
 def test_awgn_link_is_exactly_the_chain_written_with_sionna_blocks():
     _reference_chain_matches_the_link("cpu")
+
+
+@pytest.mark.cuda
+def test_awgn_link_is_exactly_the_chain_written_with_sionna_blocks_on_cuda():
+    _reference_chain_matches_the_link("cuda:0")
 
 
 def test_sionna_default_device_does_not_leak_into_the_link(monkeypatch):

@@ -1,6 +1,7 @@
 """Null-space sampling: exactness with an oracle, consistency with the measurement,
 DDNM+ coefficients, time travel, determinism; model loading; RePaint."""
 
+import shutil
 from types import SimpleNamespace
 
 import pytest
@@ -173,3 +174,39 @@ def test_repaint_keeps_the_known_pixels():
                   steps=10, jump_length=2, jump_n_sample=2)  # fmt: skip
     assert out.shape == x.shape and out.min() >= -1 and out.max() <= 1
     assert (out - x)[mask].abs().max() < 2 / 255 + 1e-6  # RePaint outputs 8-bit-like [0, 1] floats
+
+
+def _noisy_problem(problem, device="cpu"):
+    x, op, sched = problem
+    g = torch.Generator().manual_seed(6)
+    sigma = 0.1 * (1 + torch.rand(x.shape, generator=g))
+    y = op.A(x + sigma * torch.randn(x.shape, generator=g))
+    op = MaskOperator(op.mask.to(device))
+    return x.to(device), op, sched, y.to(device), sigma.to(device)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++")), reason="torch.compile on CPU needs a C++ compiler")
+@pytest.mark.parametrize("sampler", ["ddim", "ddpm"])
+def test_compiled_update_gives_the_eager_numbers(problem, sampler):
+    """config.compile fuses each step's elementwise update; the numbers are eager's to float32 rounding."""
+    x, op, sched, y, sigma = _noisy_problem(problem)
+    run = lambda compile: null_space_sample(  # noqa: E731
+        tiny_unet(), sched.alphas_cumprod, sched.timesteps, op, y, torch.Generator().manual_seed(2),
+        NullSpaceConfig(steps=25, sampler=sampler, travel_length=5, compile=compile), sigma_y=sigma,
+    )  # fmt: skip
+    torch.testing.assert_close(run(True), run(False), rtol=0, atol=1e-4)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("compile", [False, True])
+def test_oracle_recovery_and_denoising_on_cuda(problem, compile):
+    x, op, sched, y, sigma = _noisy_problem(problem, "cuda:0")
+    config = NullSpaceConfig(steps=25, travel_length=5, compile=compile)
+    exact = null_space_sample(Oracle(x, sched.alphas_cumprod.cuda()), sched.alphas_cumprod, sched.timesteps, op,
+                              op.A(x), torch.Generator("cuda:0").manual_seed(1), config)  # fmt: skip
+    torch.testing.assert_close(exact, x, rtol=0, atol=1e-5)
+    out = null_space_sample(Oracle(x, sched.alphas_cumprod.cuda()), sched.alphas_cumprod, sched.timesteps, op, y,
+                            torch.Generator("cuda:0").manual_seed(4), config, sigma_y=sigma)  # fmt: skip
+    received = op.mask.bool()
+    assert (out - x)[received].square().mean() < 0.04 * (y - x)[received].square().mean()
