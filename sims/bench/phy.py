@@ -11,7 +11,9 @@ per second of
   ``code.decoder = sionna`` vs ``numba``;
 
 and, for the kernel, the messages it passes per second (2 x edges x iterations x codewords
-/ s: a check-to-variable and a variable-to-check message per edge and iteration).
+/ s: a check-to-variable and a variable-to-check message per edge and iteration). Last, how far
+one core's kernel is from its limits: phi evaluations per second in L1 (two per edge update)
+and the bytes the updates move against a streaming copy.
 Targets of the issue: decoder >= 10x, chain >= 5x on this CPU.
 
 Run: ``gscsim bench phy [--batches 64,256,1024] [--threads 1,2]``.
@@ -111,6 +113,51 @@ def main(argv: list[str] | None = None) -> None:
             ts, tn = time_per_call(run_s, args.repeats, "cpu"), time_per_call(run_n, args.repeats, "cpu")
             print(f"| {t} | {b} | {bits / ts / 1e6:.3f} | {bits / tn / 1e6:.3f} | {ts / tn:.1f}x |")
     print(f"\n(the kernel passes {2 * edges} messages per iteration and codeword; edges = {edges})")
+    _limits(edges)
+
+
+def _limits(edges: int) -> None:
+    """How far one core's kernel is from its compute and memory limits (printed)."""
+    import time
+
+    import numpy as np
+
+    from phy import fastmath32
+
+    @numba.njit(error_model="numpy")
+    def phi_sweep(x, out, rounds):
+        for _ in range(rounds):
+            for i in range(len(x)):
+                out[i] = fastmath32.phi(x[i])
+
+    x = np.random.default_rng(0).uniform(0, 10, 4096).astype(np.float32)  # stays in L1
+    out, rounds = np.empty_like(x), 2000
+    phi_sweep(x, out, 1)
+    start = time.perf_counter()
+    phi_sweep(x, out, rounds)
+    phis = len(x) * rounds / (time.perf_counter() - start)
+    big = np.ones(2**25, dtype=np.float32)  # 128 MiB: beyond the caches
+    start = time.perf_counter()
+    big.copy()
+    stream = 2 * big.nbytes / (time.perf_counter() - start)
+    numba.set_num_threads(1)
+    torch.set_num_threads(1)
+    encoder, llr = _llrs(1024)
+    from phy.ldpc_numba import NumbaLDPC5GDecoder
+
+    kernel = NumbaLDPC5GDecoder(encoder, num_iter=ITERATIONS)
+    kernel(llr[:16])
+    start = time.perf_counter()
+    kernel(llr)
+    edge_updates = 1024 * ITERATIONS * edges / (time.perf_counter() - start)
+    print("limits of one core (boxplus-phi):")
+    print(f"  phi in L1: {phis / 1e6:.0f} M/s; the kernel evaluates 2 per edge update, so phi alone caps it at "
+          f"{phis / 2 / 1e6:.0f} M edge updates/s; it runs {edge_updates / 1e6:.0f} M/s "
+          f"({edge_updates / (phis / 2):.0%} of that cap)")  # fmt: skip
+    print(f"  memory: the updates touch about 24 bytes each (v2c and c2v read and written, the VN pass), "
+          f"{24 * edge_updates / 1e9:.1f} GB/s, against {stream / 1e9:.1f} GB/s of a streaming copy "
+          f"({24 * edge_updates / stream:.0%}); the working set of a group (16 codewords) is "
+          f"{2 * edges * 16 * 4 / 2**10:.0f} KiB of messages")  # fmt: skip
 
 
 if __name__ == "__main__":

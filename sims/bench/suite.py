@@ -17,8 +17,9 @@ benchmark                 variants (the first is the subject)        ratio(s), i
 ========================  =========================================  ===================================
 
 Throughput is items (information bits, images, draws, solves) per second of the median of
-``--repeats`` timed calls after one warm-up call; on CUDA every timed call is bracketed by CUDA
-events after a synchronisation (``torch.cuda.Event(enable_timing=True)``). Per point: the median
+``--repeats`` timed calls after one warm-up call, the variants of a batch size taking turns call
+by call (a slow spell of a shared machine then hits them alike); on CUDA every timed call is
+bracketed by CUDA events and synchronised (``torch.cuda.Event(enable_timing=True)``). Per point: the median
 seconds, the throughput and the peak memory (CUDA: ``torch.cuda.max_memory_allocated`` of the
 timed calls; CPU: the process's peak resident set so far, which only grows). On CUDA the torch
 variants are also run on the host CPU at the smallest batch (the ``cuda / cpu`` ratio) and, for
@@ -91,24 +92,18 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def timed_median(fn: Callable[[], object], repeats: int, device: str) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls after one warm-up call (CUDA events on CUDA)."""
+def timed_call(fn: Callable[[], object], device: str) -> float:
+    """Seconds of one call of ``fn`` (CUDA: between two CUDA events, then synchronised)."""
+    if device.startswith("cuda"):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        stop.record()
+        torch.cuda.synchronize()
+        return start.elapsed_time(stop) / 1e3
+    begin = time.perf_counter()
     fn()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        if device.startswith("cuda"):
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            stop.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(stop) / 1e3)
-        else:
-            begin = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - begin)
-    return float(np.median(times))
+    return time.perf_counter() - begin
 
 
 def _peak_memory(device: str) -> tuple[float, str]:
@@ -348,36 +343,54 @@ def _machine(device: str) -> dict:
     return info
 
 
-def measure(bench: Benchmark, variant: Variant, batch: int, device: str, repeats: int, compiled: bool = False) -> dict:
-    """One point: the variant at one batch size on ``device``."""
-    fn, items = variant.factory(batch, device, compiled)
-    if device.startswith("cuda"):
-        fn()  # allocations of the first call are not the steady state's peak
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    seconds = timed_median(fn, repeats, device)
-    memory, kind = _peak_memory(device)
-    name = variant.name + (" compiled" if compiled else "")
-    return {"variant": name, "device": device, "batch": batch, "seconds": seconds, "throughput": items / seconds,
-            "peak_memory_mb": memory, "memory_kind": kind}  # fmt: skip
+def measure_batch(runs: list[tuple[str, Variant, str, bool]], batch: int, repeats: int) -> list[dict]:
+    """Points of every (label, variant, device, compiled) run at one batch size.
+
+    Each is built and called once (warm-up: compilation, allocations), then the timed calls take
+    turns, run after run, ``repeats`` times, so that a slow spell of a shared machine falls on
+    all of them alike and the ratios stay fair; a point's time is the median of its calls.
+    """
+    built = []
+    for label, variant, device, compiled in runs:
+        fn, items = variant.factory(batch, device, compiled)
+        fn()
+        _sync(device)
+        built.append((label, fn, items, device))
+    seconds = {label: [] for label, *_ in built}
+    memory = {}
+    for _ in range(repeats):
+        for label, fn, _, device in built:
+            if device.startswith("cuda"):
+                torch.cuda.reset_peak_memory_stats()
+            seconds[label].append(timed_call(fn, device))
+            memory[label] = max(memory.get(label, 0.0), _peak_memory(device)[0])
+    points = []
+    for label, _, items, device in built:
+        median = float(np.median(seconds[label]))
+        points.append({"variant": label, "device": device, "batch": batch, "seconds": median,
+                       "throughput": items / median, "peak_memory_mb": memory[label],
+                       "memory_kind": _peak_memory(device)[1]})  # fmt: skip
+    return points
 
 
 def run_benchmark(bench: Benchmark, device: str, smoke: bool, repeats: int, compile_models: bool, log=print) -> dict:
     """Every variant at every batch, the extra CUDA points, and the ratios."""
     batches = bench.batches["smoke" if smoke else ("cuda" if device.startswith("cuda") else "cpu")]
+    on_cuda = device.startswith("cuda")
     points = []
-    for variant in bench.variants:
-        where = "cpu" if variant.where == "cpu" else device
-        for batch in batches:
-            points.append(measure(bench, variant, batch, where, repeats))
-            log(f"  {bench.name:<19} {points[-1]['variant']:<24} {where:<5} batch {batch:>6}: "
-                f"{points[-1]['throughput']:10.4g} {bench.unit}")  # fmt: skip
-        if variant.torch_model and device.startswith("cuda"):  # the host CPU, at the smallest batch
-            points.append(measure(bench, variant, batches[0], "cpu", repeats))
-            points[-1]["variant"] = variant.name + " @cpu"
-        if variant.torch_model and (compile_models or device.startswith("cuda")) and where != "cpu":
-            for batch in batches:
-                points.append(measure(bench, variant, batch, where, repeats, compiled=True))
+    for batch in batches:
+        runs = []
+        for variant in bench.variants:
+            where = "cpu" if variant.where == "cpu" else device
+            runs.append((variant.name, variant, where, False))
+            if variant.torch_model and on_cuda and batch == batches[0]:  # the host CPU, at the smallest batch
+                runs.append((f"{variant.name} @cpu", variant, "cpu", False))
+            if variant.torch_model and (compile_models or on_cuda) and where != "cpu":
+                runs.append((f"{variant.name} compiled", variant, where, True))
+        points += measure_batch(runs, batch, repeats)
+        for p in points[-len(runs) :]:
+            log(f"  {bench.name:<19} {p['variant']:<24} {p['device']:<6} batch {batch:>6}: "
+                f"{p['throughput']:10.4g} {bench.unit}")  # fmt: skip
     ratios = []
     by = {(p["variant"], p["batch"]): p["throughput"] for p in points}
     pairs = list(bench.ratios)
