@@ -10,6 +10,7 @@ from .config import (
     GridConfig,
     LinkBudgetConfig,
     LinkConfig,
+    PilotConfig,
     channel_config,
 )
 from .link import LinkOutput, OFDMALink
@@ -25,6 +26,7 @@ __all__ = [
     "LinkConfig",
     "LinkOutput",
     "OFDMALink",
+    "PilotConfig",
     "derive_seed",
     "make_generator",
     "channel_config",

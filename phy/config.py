@@ -26,6 +26,7 @@ __all__ = [
     "CHANNEL_CONFIGS",
     "AwgnChannelConfig",
     "ChannelConfig",
+    "PilotConfig",
     "RayleighBlockChannelConfig",
     "RayleighIidChannelConfig",
     "TdlChannelConfig",
@@ -291,6 +292,44 @@ class LinkBudgetConfig(StrictModel):
         return self
 
 
+class PilotConfig(StrictModel):
+    """Pilot OFDM symbols for channel estimation (``link.estimation`` other than ``perfect``).
+
+    Sionna's Kronecker pattern: pilots (QPSK, unit energy) on every subcarrier of the pilot OFDM
+    symbols, broadcast to all users. They are added to the slot's ``grid.num_ofdm_symbols``
+    data symbols, so a slot spans S + P OFDM symbols and the pilots count in the rate.
+    """
+
+    num_symbols: int = Field(2, ge=1, le=14, description="pilot OFDM symbols P per slot")
+    positions: list[int] | None = Field(
+        None, description="their indices among the slot's S + P OFDM symbols (default: spread evenly)"
+    )
+    interpolation: Literal["nn", "lin", "lin_time_avg"] = Field(
+        "lin", description="LS: Sionna's interpolation from the pilots to the data (nearest, linear, linear with time averaging)"
+    )
+    covariance_draws: int = Field(
+        512, ge=16, description="LMMSE: channel draws from the channel model for its time and frequency covariances"
+    )
+
+    @model_validator(mode="after")
+    def _check_positions(self) -> "PilotConfig":
+        if self.positions is not None:
+            if len(self.positions) != self.num_symbols or len(set(self.positions)) != self.num_symbols:
+                raise ValueError(f"positions {self.positions}: expected {self.num_symbols} distinct indices (num_symbols)")
+            if min(self.positions) < 0:
+                raise ValueError(f"positions {self.positions}: indices must be >= 0")
+        return self
+
+    def indices(self, data_symbols: int) -> list[int]:
+        """Pilot OFDM symbol indices in a slot of ``data_symbols`` + P symbols."""
+        total = data_symbols + self.num_symbols
+        if self.positions is not None:
+            if max(self.positions) >= total:
+                raise ValueError(f"link.pilots.positions {self.positions}: the slot has {total} OFDM symbols (S + P)")
+            return sorted(self.positions)
+        return [int((i + 0.5) * total / self.num_symbols) for i in range(self.num_symbols)]
+
+
 class LinkConfig(StrictModel):
     """One multi-user OFDMA downlink: modulation, code, grid, channel, receiver."""
 
@@ -303,6 +342,11 @@ class LinkConfig(StrictModel):
         AwgnChannelConfig(), description="small-scale channel: a table with `kind` and that kind's keys"
     )
     budget: LinkBudgetConfig | None = Field(None, description="path loss and link budget; None: SNR given directly")
+    estimation: Literal["perfect", "ls", "lmmse"] = Field(
+        "perfect", description="channel knowledge of the receivers: perfect CSI, or estimated from pilots by Sionna's "
+        "LS (with link.pilots.interpolation) or LMMSE estimator",
+    )  # fmt: skip
+    pilots: PilotConfig = Field(PilotConfig(), description="pilot OFDM symbols (used when estimation is not perfect)")
 
     @model_validator(mode="after")
     def _check_codeword_fits(self) -> "LinkConfig":
@@ -318,6 +362,13 @@ class LinkConfig(StrictModel):
                 f"code.n = {self.code.n} must be a multiple of the "
                 f"{BITS_PER_SYMBOL[self.modulation]} bits per {self.modulation} symbol"
             )
+        if self.estimation != "perfect":
+            self.pilots.indices(self.grid.num_ofdm_symbols)  # raises on positions outside the slot
+            if self.channel.kind == "rayleigh_iid":
+                raise ValueError(
+                    "estimation: channel kind rayleigh_iid is independent on every resource element, so pilots "
+                    "cannot estimate it; use perfect CSI or a correlated kind (rayleigh_block, tdl)"
+                )
         return self
 
     @property
@@ -344,6 +395,16 @@ class LinkConfig(StrictModel):
     def padding_res_per_user(self) -> int:
         """Null resource elements per user and slot (zero energy): S N - C n / bits per symbol."""
         return self.grid.num_ofdm_symbols * self.grid.n - self.data_res_per_user
+
+    @property
+    def pilot_symbols(self) -> int:
+        """Pilot OFDM symbols per slot: P, or 0 with perfect CSI."""
+        return 0 if self.estimation == "perfect" else self.pilots.num_symbols
+
+    @property
+    def pilot_res_per_user(self) -> int:
+        """Pilot resource elements on one user's subcarriers per slot: P N."""
+        return self.pilot_symbols * self.grid.n
 
 
 def format_validation_error(exc: ValidationError, prefix: str = "") -> str:

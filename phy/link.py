@@ -52,6 +52,10 @@ class Reception:
     channel: torch.Tensor  #: complex64 (B, K, S, N) each user's channel on its subcarriers
     no: torch.Tensor  #: float32 (B, K, 1, 1) noise variance per user (before equalisation)
     assignment: torch.Tensor  #: int64 (1 or B, K, N) subcarriers of each user
+    #: complex64 (B, K, S, N) the receivers' estimate of ``channel`` (None: perfect CSI)
+    channel_estimate: torch.Tensor | None = None
+    #: float32 (B, K, S, N) the estimator's error variance of ``channel_estimate`` (None: perfect CSI)
+    estimation_error_var: torch.Tensor | None = None
 
 
 @dataclass
@@ -78,6 +82,13 @@ class OFDMALink(torch.nn.Module):
         self.mapper = Mapper("qam", m, device=device)
         self.demapper = Demapper(config.demapping, "qam", m, device=device)
         self.channel = make_channel_sampler(config.channel, self.grid, device=device)
+        self.estimator = None
+        if config.estimation != "perfect":  # the channel spans the slot's S data + P pilot symbols
+            from .estimation import PilotEstimator
+
+            slot = config.grid.model_copy(update={"num_ofdm_symbols": config.grid.num_ofdm_symbols + config.pilot_symbols})
+            self.channel = make_channel_sampler(config.channel, OFDMAGrid(slot, device=device), device=device)
+            self.estimator = PilotEstimator(config, self.channel, device=device)
         self._awgn = _SeededAWGN(device=device)
         self._source = _SeededBinarySource(device=device)
 
@@ -90,8 +101,9 @@ class OFDMALink(torch.nn.Module):
         #: part in Es and the SNR / Eb/N0 conversion counts the data REs only
         self.data_res_per_user = config.data_res_per_user
         self.padding_res_per_user = config.padding_res_per_user
-        #: information bits per data resource element: code rate x bits per symbol
-        self.info_bits_per_re = self.codewords_per_user * config.code.k / self.data_res_per_user
+        #: information bits per resource element a user's energy goes to: its data symbols and,
+        #: with estimated CSI, its share of the pilots (P N), which Eb/N0 therefore counts
+        self.info_bits_per_re = self.codewords_per_user * config.code.k / (self.data_res_per_user + config.pilot_res_per_user)
 
     def info_shape(self, batch_size: int) -> tuple[int, int, int, int]:
         """Shape (B, K, C, k) of the information bits of one slot."""
@@ -104,7 +116,8 @@ class OFDMALink(torch.nn.Module):
 
     def snr_db_from_ebno_db(self, ebno_db: torch.Tensor | float) -> torch.Tensor | float:
         """SNR per data resource element (Es/N0) for a given Eb/N0 (Eb per information bit):
-        Es/N0 = Eb/N0 + 10 log10(k m / n); null padding REs carry no energy and do not count."""
+        Es/N0 = Eb/N0 + 10 log10(k m / n); null padding REs carry no energy and do not count,
+        pilots (unit energy, P N per user with estimated CSI) do."""
         return ebno_db + 10.0 * math.log10(self.info_bits_per_re)
 
     def assignment_for(self, channel: torch.Tensor) -> torch.Tensor:
@@ -143,6 +156,8 @@ class OFDMALink(torch.nn.Module):
                 f"{self.config.grid.num_ofdm_symbols}, {self.config.grid.n})"
             )
         h_full = self.channel(B, generator)
+        if self.estimator is not None:
+            return self._send_with_pilots(symbols, h_full, snr_db, generator, assignment)
         if assignment is None:
             assignment = self.assignment_for(h_full)
         else:
@@ -158,6 +173,31 @@ class OFDMALink(torch.nn.Module):
         x_hat, no_eff = equalize(y, h, no, self.config.equalizer)
         a = assignment if assignment.dim() == 3 else assignment.unsqueeze(0)
         return Reception(symbols, y, x_hat, no_eff, h, no, a)
+
+    def _noise_variance(self, snr_db: torch.Tensor | float, B: int) -> torch.Tensor:
+        snr = torch.as_tensor(snr_db, dtype=torch.float32, device=self.device)
+        return torch.pow(10.0, -snr / 10.0).expand(B, self.num_users)[..., None, None]
+
+    def _send_with_pilots(self, symbols, h_full, snr_db, generator, assignment) -> Reception:
+        """send_symbols with estimated CSI: every user receives the whole slot (pilots and all
+        users' data), estimates its channel (:mod:`phy.estimation`) and equalises with the
+        estimate, its error variance added to the noise. ``h_full``: complex (B, K, S + P, L)."""
+        B, K = symbols.shape[:2]
+        rows = self.estimator.data_rows
+        if assignment is None:  # the base station allocates by the true gains of the data symbols
+            assignment = self.assignment_for(h_full[:, :, rows])
+        else:
+            self.grid.check_assignment(assignment)
+        slot = self.estimator.frame(self.grid.place(symbols, assignment))  # (B, S + P, L)
+        no = self._noise_variance(snr_db, B)
+        self._awgn.generator = generator
+        y_full = self._awgn(h_full * slot.unsqueeze(1), no)
+        h_hat, err_var = self.estimator.estimate(y_full, no)
+        pick = lambda grid: self.grid.extract(grid[:, :, rows], assignment)  # noqa: E731
+        y, h, h_hat, err_var = pick(y_full), pick(h_full), pick(h_hat), pick(err_var)
+        x_hat, no_eff = equalize(y, h_hat, no + err_var, self.config.equalizer)
+        a = assignment if assignment.dim() == 3 else assignment.unsqueeze(0)
+        return Reception(symbols, y, x_hat, no_eff, h, no, a, h_hat, err_var)
 
     def forward(
         self,

@@ -1,0 +1,92 @@
+"""Channel estimation from pilots: Sionna's Kronecker pilots and its LS and LMMSE estimators.
+
+The downlink's pilots are broadcast: P OFDM symbols of QPSK pilots on every subcarrier
+(Sionna's ``"kronecker"`` pattern on a ``ResourceGrid`` of S + P OFDM symbols), and every user
+observes the whole grid through its own channel, y_k = h_k * x + n_k. Each user estimates h_k on
+every resource element with
+
+- ``ls``: Sionna's ``LSChannelEstimator`` (y / p at the pilots, error variance N0 / |p|^2 = N0),
+  interpolated to the data by ``nn``, ``lin`` or ``lin_time_avg``;
+- ``lmmse``: Sionna's ``LMMSEChannelEstimator`` (frequency then time filtering) with the
+  channel's time and frequency covariances. They are computed from the channel model itself, as
+  the average of h h^H over ``pilots.covariance_draws`` draws of the link's sampler (a fixed
+  seed): one rule for every channel kind, equal to the model's covariance in expectation.
+
+Both return the estimate and its error variance on every resource element; the link equalises
+with the estimate and adds the error variance to the noise (Es = 1), which is what Sionna's
+equalisers do with imperfect CSI.
+
+Users are Sionna's receivers (num_rx = K, one antenna each), the base station its single
+transmitter with one stream. Shapes: B batch, K users, T = S + P OFDM symbols, L subcarriers.
+"""
+
+from __future__ import annotations
+
+import torch
+from sionna.phy.ofdm import (
+    LMMSEChannelEstimator,
+    LSChannelEstimator,
+    ResourceGrid,
+    ResourceGridMapper,
+)
+
+from .config import LinkConfig
+from .rng import make_generator
+
+__all__ = ["PilotEstimator"]
+
+
+class PilotEstimator:
+    """Pilots of one slot and the estimator ``config.estimation`` names.
+
+    :param config: the link (``estimation`` is ``ls`` or ``lmmse``; ``pilots`` its pilot symbols).
+    :param sampler: the link's channel sampler over T = S + P OFDM symbols; called with a batch
+        size and a generator, it returns complex (B, K, T, L) (used for LMMSE's covariances).
+    """
+
+    def __init__(self, config: LinkConfig, sampler, device: str = "cpu"):
+        if config.estimation not in ("ls", "lmmse"):
+            raise ValueError(f"estimation = {config.estimation!r}: a PilotEstimator estimates with 'ls' or 'lmmse'")
+        grid = config.grid
+        S, P, L = grid.num_ofdm_symbols, config.pilots.num_symbols, grid.num_subcarriers
+        self.pilot_rows = config.pilots.indices(S)
+        self.data_rows = [t for t in range(S + P) if t not in self.pilot_rows]
+        self.resource_grid = ResourceGrid(
+            num_ofdm_symbols=S + P, fft_size=L, subcarrier_spacing=grid.subcarrier_spacing_hz, num_tx=1,
+            num_streams_per_tx=1, pilot_pattern="kronecker", pilot_ofdm_symbol_indices=self.pilot_rows, device=device,
+        )  # fmt: skip
+        # the pilots where Sionna's mapper puts them: complex (T, L), zero on the data symbols
+        mapper = ResourceGridMapper(self.resource_grid, device=device)
+        empty = torch.zeros(1, 1, 1, self.resource_grid.num_data_symbols, dtype=torch.complex64, device=device)
+        self.pilot_grid = mapper(empty).reshape(S + P, L)
+        if config.estimation == "ls":
+            self.estimator = LSChannelEstimator(self.resource_grid, interpolation_type=config.pilots.interpolation, device=device)
+        else:
+            cov_time, cov_freq = channel_covariances(sampler, config.pilots.covariance_draws, device)
+            self.estimator = LMMSEChannelEstimator(self.resource_grid, cov_time, cov_freq, order="f-t", device=device)
+
+    def frame(self, data: torch.Tensor) -> torch.Tensor:
+        """The slot's transmitted grid: complex (B, T, L), the data grid (B, S, L) on the data
+        symbols and the pilots on the pilot symbols."""
+        B, S, L = data.shape
+        full = self.pilot_grid.expand(B, -1, -1).clone()
+        full[:, self.data_rows] = data
+        return full
+
+    def estimate(self, y: torch.Tensor, no: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h_hat complex (B, K, T, L), error variance float32 (B, K, T, L)) from each user's
+        received grid y complex (B, K, T, L) and noise variance ``no`` float32 (B, K, 1, 1)."""
+        B, K, T, L = y.shape
+        h_hat, err_var = self.estimator(y.reshape(B, K, 1, T, L), no.reshape(B, K).expand(B, K).reshape(B, K, 1))
+        return h_hat.reshape(B, K, T, L), err_var.reshape(B, K, T, L).float()
+
+
+def channel_covariances(sampler, draws: int, device: str = "cpu", seed: int = 20261127) -> tuple[torch.Tensor, torch.Tensor]:
+    """(time covariance complex64 (T, T), frequency covariance complex64 (L, L)) of the channel
+    model behind ``sampler``: E[h h^H] along OFDM symbols and along subcarriers, averaged over
+    ``draws`` draws (every user, subcarrier and symbol of each draw), normalised to unit power."""
+    h = sampler(max(1, draws), make_generator(seed, device)).to(torch.complex64)  # (D, K, T, L)
+    power = h.abs().square().mean()
+    freq = torch.einsum("dktl,dktm->lm", h, h.conj()) / (h.shape[0] * h.shape[1] * h.shape[2]) / power
+    time = torch.einsum("dktl,dksl->ts", h, h.conj()) / (h.shape[0] * h.shape[1] * h.shape[3]) / power
+    return time, freq

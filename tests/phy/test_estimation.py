@@ -1,0 +1,134 @@
+"""Channel estimation from pilots (link.estimation = ls | lmmse): Sionna's estimators on the OFDMA link."""
+
+import math
+
+import pytest
+import torch
+
+from phy import (
+    CodeConfig,
+    GridConfig,
+    LinkConfig,
+    OFDMALink,
+    PilotConfig,
+    channel_config,
+    make_generator,
+)
+from phy.estimation import channel_covariances
+
+
+def link_config(estimation: str, channel=None, interpolation: str = "lin", symbols: int = 8, **code) -> LinkConfig:
+    return LinkConfig(
+        modulation="16qam", code=CodeConfig(**(code or {"kind": "uncoded", "k": 4 * symbols * 16, "n": 4 * symbols * 16})),
+        grid=GridConfig(num_subcarriers=32, num_users=2, num_ofdm_symbols=symbols),
+        channel=channel or channel_config("awgn"), estimation=estimation, pilots=PilotConfig(interpolation=interpolation),
+    )  # fmt: skip
+
+
+def qam_symbols(link: OFDMALink, batch: int, seed: int) -> torch.Tensor:
+    g = make_generator(seed)
+    real = (torch.randint(0, 4, (batch, 2, link.config.grid.num_ofdm_symbols, 16), generator=g) * 2 - 3).float()
+    imag = (torch.randint(0, 4, real.shape, generator=g) * 2 - 3).float()
+    return torch.complex(real, imag) / math.sqrt(10)
+
+
+def equalisation_mse(estimation: str, snr_db: float, channel=None, interpolation: str = "lin", batch: int = 400):
+    """(mean |x_hat - x|^2, mean reported noise variance) over the data of every user."""
+    link = OFDMALink(link_config(estimation, channel, interpolation))
+    x = qam_symbols(link, batch, 1)
+    rx = link.send_symbols(x, snr_db, make_generator(2))
+    return (rx.x_hat - x).abs().square().mean().item(), rx.no_eff.mean().item()
+
+
+def test_ls_penalty_is_3_db_without_interpolation_gain_and_less_with_it():
+    """AWGN, h = 1: an LS estimate from one pilot has error variance N0, so x_hat = (x + n)/(1 + e)
+    has about 2 N0 of error at high SNR (the textbook 3 dB); averaging the two pilot symbols
+    (``lin_time_avg``) halves the estimate's error: 10 log10(1.5) = 1.8 dB. Plain linear
+    interpolation extrapolates to the symbols outside the pilots and loses more than nearest."""
+    no = 10 ** (-25 / 10)
+    perfect, _ = equalisation_mse("perfect", 25.0)
+    nearest, reported = equalisation_mse("ls", 25.0, interpolation="nn")
+    linear, _ = equalisation_mse("ls", 25.0, interpolation="lin")
+    averaged, _ = equalisation_mse("ls", 25.0, interpolation="lin_time_avg")
+    assert perfect == pytest.approx(no, rel=0.05)
+    assert 10 * math.log10(nearest / perfect) == pytest.approx(3.0, abs=0.3)
+    assert reported == pytest.approx(2 * no, rel=0.1)  # the receiver is told N0 + error variance
+    assert 10 * math.log10(averaged / perfect) == pytest.approx(10 * math.log10(1.5), abs=0.3)
+    assert linear > nearest
+
+
+def estimation_mse(estimation: str, snr_db: float, channel, batch: int = 200):
+    """(mean |h_hat - h|^2, mean reported error variance) on the data of every user."""
+    link = OFDMALink(link_config(estimation, channel))
+    rx = link.send_symbols(qam_symbols(link, batch, 3), snr_db, make_generator(4))
+    return (rx.channel_estimate - rx.channel).abs().square().mean().item(), rx.estimation_error_var.mean().item()
+
+
+@pytest.mark.parametrize("snr_db", [0.0, 15.0])
+def test_lmmse_beats_ls_and_both_report_their_error_over_tdl(snr_db):
+    tdl = channel_config("tdl", tdl_model="A", delay_spread_s=100e-9, max_speed_mps=10.0)
+    ls, ls_reported = estimation_mse("ls", snr_db, tdl)
+    lmmse, lmmse_reported = estimation_mse("lmmse", snr_db, tdl)
+    assert lmmse < 0.7 * ls
+    assert lmmse_reported == pytest.approx(lmmse, rel=0.3)  # LMMSE knows its error
+    no = 10 ** (-snr_db / 10)
+    assert ls_reported == pytest.approx(no, rel=0.01)  # LS reports N0 / |p|^2, interpolated
+
+
+def test_covariances_of_block_fading_are_all_ones_and_of_awgn_too():
+    for kind in ("rayleigh_block", "awgn"):
+        link = OFDMALink(link_config("lmmse", channel_config(kind)))
+        time, freq = channel_covariances(link.channel, 32)
+        torch.testing.assert_close(time, torch.ones_like(time), rtol=0, atol=1e-5)
+        torch.testing.assert_close(freq, torch.ones_like(freq), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("spread", [30e-9, 300e-9])
+def test_tdl_frequency_covariance_is_sionnas_closed_form(spread):
+    """The covariance drawn from the channel model matches Sionna's tdl_freq_cov_mat (the TDL's
+    power delay profile) within Monte-Carlo error, at a short and a long delay spread."""
+    from sionna.phy.ofdm import tdl_freq_cov_mat
+
+    link = OFDMALink(link_config("lmmse", channel_config("tdl", tdl_model="A", delay_spread_s=spread)))
+    _, freq = channel_covariances(link.channel, 512)
+    exact = tdl_freq_cov_mat("A", link.config.grid.subcarrier_spacing_hz, 32, spread).to(freq.dtype)
+    assert (freq - exact).abs().max() < 0.08
+    assert exact[0, -1].abs() < (0.9 if spread > 1e-7 else 1.0)  # the long spread decorrelates the band
+
+
+def test_pilots_cost_rate_and_perfect_csi_is_unchanged():
+    perfect, ls = OFDMALink(link_config("perfect")), OFDMALink(link_config("ls"))
+    assert perfect.channel.shape(1)[2] == 8 and ls.channel.shape(1)[2] == 10  # S + P symbols
+    assert ls.estimator.pilot_rows == [2, 7] and len(ls.estimator.data_rows) == 8
+    assert ls.info_bits_per_re == pytest.approx(perfect.info_bits_per_re * 8 / 10)
+
+
+def test_bad_estimation_settings_fail_in_one_line():
+    with pytest.raises(ValueError, match="rayleigh_iid is independent on every resource element"):
+        link_config("ls", channel_config("rayleigh_iid"))
+    with pytest.raises(ValueError, match=r"link.pilots.positions \[0, 12\]: the slot has 10 OFDM symbols"):
+        LinkConfig(grid=GridConfig(num_subcarriers=32, num_users=2, num_ofdm_symbols=8), estimation="ls",
+                   code=CodeConfig(kind="uncoded", k=512, n=512), pilots=PilotConfig(positions=[0, 12]))  # fmt: skip
+    with pytest.raises(ValueError, match="expected 2 distinct indices"):
+        PilotConfig(positions=[3, 3])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spread,speed", [(30e-9, 3.0), (300e-9, 30.0)])
+def test_coded_bler_orders_perfect_lmmse_ls_over_tdl(spread, speed):
+    """Coded 16-QAM + LDPC (1024, 512) over TDL-A at two delay spreads and speeds: perfect CSI <=
+    LMMSE < LS in BLER (the first within Monte-Carlo error, the second by more than 3 standard errors)."""
+    tdl = channel_config("tdl", tdl_model="A", delay_spread_s=spread, max_speed_mps=speed)
+    bler = {}
+    for estimation in ("perfect", "lmmse", "ls"):
+        link = OFDMALink(link_config(estimation, tdl, symbols=16, k=512, n=1024))
+        g = make_generator(7)
+        errors = total = 0
+        for _ in range(6):
+            bits = link.random_bits(64, g)
+            errors += (link(bits, 11.0, g).bits_hat != bits).any(-1).sum().item()
+            total += bits[..., 0].numel()
+        bler[estimation] = errors / total
+    se = lambda p: math.sqrt(max(p * (1 - p), 1e-4) / total)  # noqa: E731
+    assert bler["perfect"] <= bler["lmmse"] + 3 * se(bler["lmmse"])
+    assert bler["lmmse"] + 3 * math.hypot(se(bler["lmmse"]), se(bler["ls"])) < bler["ls"]
