@@ -5,6 +5,8 @@ The downlink's pilots are broadcast: P OFDM symbols of QPSK pilots on every subc
 observes the whole grid through its own channel, y_k = h_k * x + n_k. Each user estimates h_k on
 every resource element with
 
+The pilots are drawn once from a fixed seed (:func:`kronecker_pilots`).
+
 - ``ls``: Sionna's ``LSChannelEstimator`` (y / p at the pilots, error variance N0 / |p|^2 = N0),
   interpolated to the data by ``nn``, ``lin`` or ``lin_time_avg``;
 - ``lmmse``: Sionna's ``LMMSEChannelEstimator`` (frequency then time filtering) with the
@@ -22,10 +24,12 @@ transmitter with one stream. Shapes: B batch, K users, T = S + P OFDM symbols, L
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from sionna.phy.ofdm import (
     LMMSEChannelEstimator,
     LSChannelEstimator,
+    PilotPattern,
     ResourceGrid,
     ResourceGridMapper,
 )
@@ -53,7 +57,7 @@ class PilotEstimator:
         self.data_rows = [t for t in range(S + P) if t not in self.pilot_rows]
         self.resource_grid = ResourceGrid(
             num_ofdm_symbols=S + P, fft_size=L, subcarrier_spacing=grid.subcarrier_spacing_hz, num_tx=1,
-            num_streams_per_tx=1, pilot_pattern="kronecker", pilot_ofdm_symbol_indices=self.pilot_rows, device=device,
+            num_streams_per_tx=1, pilot_pattern=kronecker_pilots(S + P, L, self.pilot_rows, device), device=device,
         )  # fmt: skip
         # the pilots where Sionna's mapper puts them: complex (T, L), zero on the data symbols
         mapper = ResourceGridMapper(self.resource_grid, device=device)
@@ -79,6 +83,20 @@ class PilotEstimator:
         B, K, T, L = y.shape
         h_hat, err_var = self.estimator(y.reshape(B, K, 1, T, L), no.reshape(B, K).expand(B, K).reshape(B, K, 1))
         return h_hat.reshape(B, K, T, L), err_var.reshape(B, K, T, L).float()
+
+
+def kronecker_pilots(num_symbols: int, num_subcarriers: int, rows: list[int], device: str = "cpu", seed: int = 0) -> PilotPattern:
+    """Sionna's Kronecker layout for one transmitter and stream (every subcarrier of the pilot
+    OFDM symbols ``rows``) with unit-energy QPSK pilots drawn from ``seed``.
+
+    Sionna's ``KroneckerPilotPattern`` draws its pilots from Sionna's global random state, so two
+    runs of one config would send different pilots; here they are a function of the seed.
+    """
+    mask = np.zeros((1, 1, num_symbols, num_subcarriers), dtype=bool)
+    mask[..., rows, :] = True
+    bits = np.random.default_rng(seed).integers(0, 2, (2, len(rows) * num_subcarriers))
+    pilots = ((1 - 2 * bits[0]) + 1j * (1 - 2 * bits[1])) / np.sqrt(2)
+    return PilotPattern(mask, pilots.astype(np.complex64).reshape(1, 1, -1), normalize=True, device=device)
 
 
 def channel_covariances(sampler, draws: int, device: str = "cpu", seed: int = 20261127) -> tuple[torch.Tensor, torch.Tensor]:

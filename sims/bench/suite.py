@@ -75,6 +75,8 @@ class Variant:
 
 @dataclass
 class Benchmark:
+    """One benchmark: its variants, the ratios it reports, and its batch sizes per mode."""
+
     name: str
     unit: str
     description: str

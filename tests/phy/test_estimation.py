@@ -132,3 +132,13 @@ def test_coded_bler_orders_perfect_lmmse_ls_over_tdl(spread, speed):
     se = lambda p: math.sqrt(max(p * (1 - p), 1e-4) / total)  # noqa: E731
     assert bler["perfect"] <= bler["lmmse"] + 3 * se(bler["lmmse"])
     assert bler["lmmse"] + 3 * math.hypot(se(bler["lmmse"]), se(bler["ls"])) < bler["ls"]
+
+
+def test_same_config_and_seed_reproduce_the_estimated_reception():
+    """The pilots are a function of a seed (Sionna's Kronecker pattern draws them from its global state)."""
+    tdl = channel_config("tdl", tdl_model="A", delay_spread_s=100e-9)
+    runs = []
+    for _ in range(2):
+        link = OFDMALink(link_config("ls", tdl))
+        runs.append(link.send_symbols(qam_symbols(link, 4, 5), 10.0, make_generator(6)).x_hat)
+    assert torch.equal(*runs)
