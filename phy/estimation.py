@@ -63,6 +63,9 @@ class PilotEstimator:
         mapper = ResourceGridMapper(self.resource_grid, device=device)
         empty = torch.zeros(1, 1, 1, self.resource_grid.num_data_symbols, dtype=torch.complex64, device=device)
         self.pilot_grid = mapper(empty).reshape(S + P, L)
+        # pilot REs in the order Sionna's estimators read them (flattened (T, L) positions)
+        self._pilot_positions = torch.nonzero(self.resource_grid.pilot_pattern.mask.reshape(-1)).reshape(-1).to(device)
+        self._filters: dict[float, tuple[torch.Tensor, torch.Tensor]] = {}
         if config.estimation == "ls":
             self.estimator = LSChannelEstimator(self.resource_grid, interpolation_type=config.pilots.interpolation, device=device)
         else:
@@ -81,8 +84,33 @@ class PilotEstimator:
         """(h_hat complex (B, K, T, L), error variance float32 (B, K, T, L)) from each user's
         received grid y complex (B, K, T, L) and noise variance ``no`` float32 (B, K, 1, 1)."""
         B, K, T, L = y.shape
-        h_hat, err_var = self.estimator(y.reshape(B, K, 1, T, L), no.reshape(B, K).expand(B, K).reshape(B, K, 1))
+        no = no.reshape(B, K).expand(B, K)
+        if isinstance(self.estimator, LMMSEChannelEstimator) and bool((no == no.reshape(-1)[0]).all()):
+            return self._lmmse_by_filter(y, float(no.reshape(-1)[0]))
+        h_hat, err_var = self.estimator(y.reshape(B, K, 1, T, L), no.reshape(B, K, 1))
         return h_hat.reshape(B, K, T, L), err_var.reshape(B, K, T, L).float()
+
+    def _lmmse_by_filter(self, y: torch.Tensor, no: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sionna's LMMSE estimate as one matrix product, for a noise variance shared by all.
+
+        Why: Sionna's ``LMMSEChannelEstimator`` rebuilds its filters (Cholesky factorisations and
+        triangular solves) for every batch element, about 95% of a coded chain's time on a CPU.
+        The estimate is linear in the pilot observations and its filters depend on ``no`` only,
+        so the filter is probed once per ``no``: Sionna's estimator applied to the unit pilot
+        observations (one per pilot RE) gives its columns, F (pilot REs, T, L), and every
+        user's estimate is then y_pilots @ F, with the error variance of that same call.
+        """
+        B, K, T, L = y.shape
+        if no not in self._filters:
+            pilots = len(self.pilot_rows) * L
+            probe = torch.zeros(pilots, T * L, dtype=torch.complex64, device=y.device)
+            probe[torch.arange(pilots), self._pilot_positions] = 1
+            h, err = self.estimator(probe.reshape(pilots, 1, 1, T, L), torch.full((pilots, 1, 1), no, device=y.device))
+            self._filters = {no: (h.reshape(pilots, T, L), err.reshape(pilots, T, L)[0].float())}  # latest no only
+        columns, err_var = self._filters[no]
+        observed = y.reshape(B, K, T * L)[..., self._pilot_positions]
+        h_hat = torch.einsum("bkj,jtl->bktl", observed, columns)
+        return h_hat, err_var.expand(B, K, T, L)
 
 
 def kronecker_pilots(num_symbols: int, num_subcarriers: int, rows: list[int], device: str = "cpu", seed: int = 0) -> PilotPattern:

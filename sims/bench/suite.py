@@ -9,6 +9,8 @@ benchmark                 variants (the first is the subject)        ratio(s), i
                           (device; + ``torch.compile`` on CUDA)      compiled / eager, Sionna / numba
 ``coded_chain``           gscsim's OFDMALink (decoder auto), the     auto / sionna decoder, gscsim /
                           same with decoder = sionna, Sionna direct  Sionna direct (assembly cost)
+``estimation``            the chain over TDL with LS, LMMSE and      LS / perfect, LMMSE / perfect
+                          perfect CSI
 ``allocation``            numba greedy, NumPy greedy (K=8, L=1024)   numba / NumPy
 ``latency_optimiser``     phy.multicast.solve, SciPy SLSQP           solve / SLSQP
 ``nullspace_sampling``    DDNM+ (gscsim), diffusers DDIM             DDNM+ / DDIM (its overhead)
@@ -161,6 +163,36 @@ def _chain(kind: str) -> Factory:
     return make
 
 
+def _estimation(kind: str) -> Factory:
+    def make(batch: int, device: str, compiled: bool):
+        from phy import (
+            CodeConfig,
+            GridConfig,
+            LinkConfig,
+            OFDMALink,
+            channel_config,
+            make_generator,
+        )
+
+        users = 4
+        config = LinkConfig(
+            modulation="16qam", code=CodeConfig(k=K_INFO, n=N_CODED, bp_iterations=ITERATIONS),
+            grid=GridConfig(num_subcarriers=16 * users, num_users=users, num_ofdm_symbols=16),
+            channel=channel_config("tdl", tdl_model="A", delay_spread_s=100e-9, max_speed_mps=10.0), estimation=kind,
+        )  # fmt: skip
+        link = OFDMALink(config, device=device)
+        slots = max(1, batch // users)
+        g = make_generator(0, device)
+
+        def run():
+            with torch.no_grad():
+                return link(link.random_bits(slots, g), 10.0, g)
+
+        return run, slots * users * K_INFO / 1e6
+
+    return make
+
+
 def _allocation(kind: str) -> Factory:
     def make(batch: int, device: str, compiled: bool):
         from phy.allocation import allocate_greedy, allocate_numpy
@@ -283,6 +315,15 @@ def benchmarks(smoke: bool) -> list[Benchmark]:
              Variant("sionna-direct", _chain("sionna-direct"))],
             [("gscsim", "gscsim-sionna-decoder"), ("gscsim-sionna-decoder", "sionna-direct")],
             {"smoke": [16, 32], "cpu": [64, 256, 1024], "cuda": [1024, 8192, 32768]},
+        ),  # fmt: skip
+        Benchmark(
+            "estimation", "Mbit/s", "the coded chain of coded_chain over TDL-A (100 ns, 10 m/s, 16 data OFDM symbols, "
+            "2 pilot symbols) with perfect CSI and with Sionna's LS and LMMSE estimators; information bits per second "
+            "(issue 24: estimation may cost at most 20% of the chain, a ratio >= 0.83)",
+            [Variant("ls", _estimation("ls"), torch_model=True), Variant("lmmse", _estimation("lmmse"), torch_model=True),
+             Variant("perfect", _estimation("perfect"), torch_model=True)],
+            [("ls", "perfect"), ("lmmse", "perfect")],
+            {"smoke": [8, 16], "cpu": [64, 256, 1024], "cuda": [1024, 8192, 32768]},
         ),  # fmt: skip
         Benchmark(
             "allocation", "draws/s", "greedy subcarrier allocation, K = 8 users, L = 1024 subcarriers, "

@@ -142,3 +142,21 @@ def test_same_config_and_seed_reproduce_the_estimated_reception():
         link = OFDMALink(link_config("ls", tdl))
         runs.append(link.send_symbols(qam_symbols(link, 4, 5), 10.0, make_generator(6)).x_hat)
     assert torch.equal(*runs)
+
+
+def test_lmmse_by_probed_filter_is_sionnas_estimator():
+    """One noise variance for the batch: the estimate is y_pilots @ F with F probed from Sionna's
+    estimator; it equals Sionna's own call to float rounding, error variances exactly."""
+    link = OFDMALink(link_config("lmmse", channel_config("tdl", tdl_model="A", delay_spread_s=300e-9, max_speed_mps=30.0)))
+    est, (B, K) = link.estimator, (8, 2)
+    h = link.channel(B, make_generator(3))
+    slot = est.frame(link.grid.place(qam_symbols(link, B, 1), link.grid.default_assignment))
+    y = h * slot.unsqueeze(1) + 0.3 * torch.randn(h.shape, dtype=h.dtype, generator=make_generator(4))
+    no = torch.full((B, K, 1, 1), 0.18)
+    fast, fast_err = est.estimate(y, no)
+    direct, direct_err = est.estimator(y.reshape(B, K, 1, *y.shape[2:]), no.reshape(B, K, 1))
+    torch.testing.assert_close(fast, direct.reshape(fast.shape), rtol=0, atol=1e-5)
+    torch.testing.assert_close(fast_err, direct_err.reshape(fast.shape).float(), rtol=0, atol=0)
+    mixed = no.clone()
+    mixed[0] = 0.5  # per-user noise: Sionna's estimator directly
+    torch.testing.assert_close(est.estimate(y, mixed)[0][1:], fast[1:], rtol=0, atol=1e-5)
