@@ -49,16 +49,16 @@ def time_per_call(fn, repeats: int, device: str) -> float:
     return float(np.median(times))
 
 
-def gscsim_chain(codewords: int, device: str, decoder: str = "sionna"):
+def gscsim_chain(codewords: int, device: str, decoder: str = "sionna", compile: bool = False):
     """Callable running gscsim's coded OFDMA chain on ``codewords`` codewords (``code.decoder``:
-    sionna by default, the assembly's cost against the Sionna-direct chain)."""
+    sionna by default, the assembly's cost against the Sionna-direct chain; ``code.compile``)."""
     from phy import CodeConfig, GridConfig, LinkConfig, OFDMALink, make_generator
 
     num_users = 4
     config = LinkConfig(
         modulation="16qam",
         demapping="app",
-        code=CodeConfig(k=K_INFO, n=N_CODED, bp_iterations=BP_ITERATIONS, decoder=decoder),
+        code=CodeConfig(k=K_INFO, n=N_CODED, bp_iterations=BP_ITERATIONS, decoder=decoder, compile=compile),
         # 8 OFDM symbols x 32 subcarriers x 4 bits = one 1024-bit codeword per user and slot
         grid=GridConfig(num_subcarriers=32 * num_users, num_users=num_users, num_ofdm_symbols=8),
     )

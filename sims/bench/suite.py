@@ -24,9 +24,10 @@ by call (a slow spell of a shared machine then hits them alike); on CUDA every t
 bracketed by CUDA events and synchronised (``torch.cuda.Event(enable_timing=True)``). Per point: the median
 seconds, the throughput and the peak memory (CUDA: ``torch.cuda.max_memory_allocated`` of the
 timed calls; CPU: the process's peak resident set so far, which only grows). On CUDA the torch
-variants are also run on the host CPU at the smallest batch (the ``cuda / cpu`` ratio) and, for
-the torch models, wrapped in ``torch.compile`` (``compiled / eager``); ``--compile`` does the
-latter on CPU too (inductor needs a C++ compiler and minutes of compilation).
+variants are also run on the host CPU at the smallest batch (the ``cuda / cpu`` ratio) and those
+whose model can be wrapped in ``torch.compile`` (``Variant.compilable``: the U-Nets, the codecs,
+Sionna's decoder) also compiled (``compiled / eager``); ``--compile`` does the latter on CPU
+too (inductor needs a C++ compiler and minutes of compilation).
 
 ``--smoke`` runs tiny sizes (the test suite checks the JSON schema with it). JSON schema
 ``gscsim-bench/1``: ``{"schema", "date", "device", "smoke", "machine": {...}, "benchmarks":
@@ -66,13 +67,16 @@ class Variant:
     """One implementation measured in a benchmark.
 
     :param where: ``device`` (the suite's device) or ``cpu`` (a CPU implementation, run on CPU).
-    :param torch_model: a torch module path: on CUDA also run on the host CPU and compiled.
+    :param torch_model: a torch path: on CUDA also run on the host CPU (the ``cuda / cpu`` ratio).
+    :param compilable: its factory honours ``compiled`` (``torch.compile`` of its model): on CUDA,
+        and on CPU with ``--compile``, also measured compiled (the ``compiled / eager`` ratio).
     """
 
     name: str
     factory: Factory
     where: str = "device"
     torch_model: bool = False
+    compilable: bool = False
 
 
 @dataclass
@@ -157,7 +161,7 @@ def _chain(kind: str) -> Factory:
         if kind == "sionna-direct":
             run, bits = sionna_chain(batch, device)
         else:
-            run, bits = gscsim_chain(batch, device, decoder=kind)
+            run, bits = gscsim_chain(batch, device, decoder=kind, compile=compiled)
         return run, bits / 1e6
 
     return make
@@ -304,14 +308,14 @@ def benchmarks(smoke: bool) -> list[Benchmark]:
         Benchmark(
             "ldpc_decoder", "Mbit/s", f"5G LDPC ({N_CODED}, {K_INFO}), {ITERATIONS} flooding iterations, boxplus-phi, "
             "16-QAM LLRs at Eb/N0 3 dB; information bits per second",
-            [Variant("numba", _ldpc("numba"), where="cpu"), Variant("sionna", _ldpc("sionna"), torch_model=True)],
+            [Variant("numba", _ldpc("numba"), where="cpu"), Variant("sionna", _ldpc("sionna"), torch_model=True, compilable=True)],
             [("numba", "sionna")],
             {"smoke": [16, 32], "cpu": [64, 256, 1024], "cuda": [1024, 8192, 32768]},
         ),  # fmt: skip
         Benchmark(
             "coded_chain", "Mbit/s", "16-QAM + LDPC (1024, 512) over AWGN, app demapping, 20 iterations; gscsim's "
             "OFDMALink (4 users) and the chain written with Sionna's blocks; information bits per second",
-            [Variant("gscsim", _chain("auto"), torch_model=True), Variant("gscsim-sionna-decoder", _chain("sionna")),
+            [Variant("gscsim", _chain("auto"), torch_model=True), Variant("gscsim-sionna-decoder", _chain("sionna"), compilable=True),
              Variant("sionna-direct", _chain("sionna-direct"))],
             [("gscsim", "gscsim-sionna-decoder"), ("gscsim-sionna-decoder", "sionna-direct")],
             {"smoke": [16, 32], "cpu": [64, 256, 1024], "cuda": [1024, 8192, 32768]},
@@ -342,22 +346,24 @@ def benchmarks(smoke: bool) -> list[Benchmark]:
         Benchmark(
             "nullspace_sampling", "images/s", f"camvid-ddpm-32, {steps} DDIM steps (eta 0.85); DDNM+ through a K = 2 "
             "OFDMA reception (N/M = 0.6, Rayleigh, 10 dB) vs diffusers' plain DDIM loop; images per second",
-            [Variant("ddnm+", _nullspace("ddnm+", steps), torch_model=True), Variant("ddim", _nullspace("ddim", steps), torch_model=True)],
+            [Variant("ddnm+", _nullspace("ddnm+", steps), torch_model=True, compilable=True),
+             Variant("ddim", _nullspace("ddim", steps), torch_model=True, compilable=True)],
             [("ddnm+", "ddim")],
             {"smoke": [2, 4], "cpu": [4, 16, 32], "cuda": [16, 64, 256]},
         ),  # fmt: skip
         Benchmark(
             "sdm_synthesis", "images/s", f"camvid-sdm-32 (SPADE U-Net), {steps} DDIM steps, from random 11-class "
             "label maps; classifier-free guidance s = 1.5 (two passes per step) vs s = 1; images per second",
-            [Variant("guided", _sdm(1.5, steps), torch_model=True), Variant("unguided", _sdm(1.0, steps), torch_model=True)],
+            [Variant("guided", _sdm(1.5, steps), torch_model=True, compilable=True),
+             Variant("unguided", _sdm(1.0, steps), torch_model=True, compilable=True)],
             [("guided", "unguided")],
             {"smoke": [2, 4], "cpu": [4, 16, 32], "cuda": [16, 64, 256]},
         ),  # fmt: skip
         Benchmark(
             "jscc_codec", "images/s", "encode + decode of 32 x 32 images, shipped codecs at ratio 1/6 "
             "(swinjscc-awgn-1_6, deepjscc-awgn-1_6); images per second",
-            [Variant("swinjscc", _jscc("swinjscc-awgn-1_6"), torch_model=True),
-             Variant("deepjscc", _jscc("deepjscc-awgn-1_6"), torch_model=True)],
+            [Variant("swinjscc", _jscc("swinjscc-awgn-1_6"), torch_model=True, compilable=True),
+             Variant("deepjscc", _jscc("deepjscc-awgn-1_6"), torch_model=True, compilable=True)],
             [("swinjscc", "deepjscc")],
             {"smoke": [2, 4], "cpu": [16, 64, 256], "cuda": [64, 256, 1024]},
         ),  # fmt: skip
@@ -428,7 +434,7 @@ def run_benchmark(bench: Benchmark, device: str, smoke: bool, repeats: int, comp
             runs.append((variant.name, variant, where, False))
             if variant.torch_model and on_cuda and batch == batches[0]:  # the host CPU, at the smallest batch
                 runs.append((f"{variant.name} @cpu", variant, "cpu", False))
-            if variant.torch_model and (compile_models or on_cuda) and where != "cpu":
+            if variant.compilable and (compile_models or on_cuda) and variant.where != "cpu":
                 runs.append((f"{variant.name} compiled", variant, where, True))
         points += measure_batch(runs, batch, repeats)
         for p in points[-len(runs) :]:

@@ -49,3 +49,29 @@ def test_smoke_suite_on_cuda_measures_cpu_and_compiled_variants(tmp_path):
     results = suite.run_suite("cuda:0", smoke=True, repeats=1, only=["ldpc_decoder", "jscc_codec"], log=lambda *a: None)
     ratios = {r["name"] for b in results["benchmarks"] for r in b["ratios"]}
     assert {"sionna compiled / sionna", "sionna / sionna @cpu", "deepjscc compiled / deepjscc"} <= ratios
+
+
+def test_compiled_runs_only_for_variants_that_honour_compile():
+    """--compile (or CUDA) adds a compiled run for compilable variants on the suite's device only,
+    and its ratio to eager; a CPU implementation or a variant that ignores compile gets none."""
+    seen = []
+
+    def factory(name):
+        def make(batch, device, compiled):
+            seen.append((name, compiled))
+            return (lambda: None), batch
+
+        return make
+
+    bench = suite.Benchmark(
+        "fake", "items/s", "bookkeeping only",
+        [suite.Variant("model", factory("model"), torch_model=True, compilable=True),
+         suite.Variant("plain", factory("plain"), torch_model=True),
+         suite.Variant("kernel", factory("kernel"), where="cpu", compilable=True)],
+        [("model", "plain")], {"smoke": [1, 2]},
+    )  # fmt: skip
+    result = suite.run_benchmark(bench, "cpu", smoke=True, repeats=1, compile_models=True, log=lambda *a: None)
+    assert {name for name, compiled in seen if compiled} == {"model"}
+    assert {r["name"] for r in result["ratios"]} == {"model / plain", "model compiled / model"}
+    eager_only = suite.run_benchmark(bench, "cpu", smoke=True, repeats=1, compile_models=False, log=lambda *a: None)
+    assert {r["name"] for r in eager_only["ratios"]} == {"model / plain"}
