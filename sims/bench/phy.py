@@ -26,7 +26,7 @@ import argparse
 import numba
 import torch
 
-from .phy_throughput import time_per_call
+from .phy_throughput import gscsim_chain, time_per_call
 
 K_INFO, N_CODED, BITS_PER_SYMBOL, ITERATIONS, EBNO_DB = 512, 1024, 4, 20, 3.0
 
@@ -47,25 +47,10 @@ def _llrs(codewords: int):
         return encoder, demapper(y, no)
 
 
-def _chain(decoder: str, codewords: int):
-    from phy import CodeConfig, GridConfig, LinkConfig, OFDMALink, make_generator
-
-    users = 4
-    config = LinkConfig(
-        modulation="16qam", demapping="app",
-        code=CodeConfig(k=K_INFO, n=N_CODED, bp_iterations=ITERATIONS, decoder=decoder),
-        grid=GridConfig(num_subcarriers=32 * users, num_users=users, num_ofdm_symbols=8),
-    )  # fmt: skip
-    link = OFDMALink(config)
-    batch = max(1, codewords // users)
-    g = make_generator(0)
-    snr = link.snr_db_from_ebno_db(EBNO_DB)
-
-    def run():
-        with torch.no_grad():
-            return link(link.random_bits(batch, g), snr, g)
-
-    return run, batch * users * K_INFO
+def _set_threads(threads: int) -> None:
+    """torch's and numba's threads alike."""
+    torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,8 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| threads | codewords | Sionna | numba | ratio | same decisions | messages / s (numba) |")
     print("|---|---|---|---|---|---|---|")
     for t in threads:
-        torch.set_num_threads(t)
-        numba.set_num_threads(min(t, numba.config.NUMBA_NUM_THREADS))
+        _set_threads(t)
         for b in batches:
             llr = llr_all[:b]
             ts = time_per_call(lambda: sionna(llr), args.repeats, "cpu")
@@ -106,10 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     print("| threads | codewords | decoder = sionna | decoder = numba | ratio |")
     print("|---|---|---|---|---|")
     for t in threads:
-        torch.set_num_threads(t)
-        numba.set_num_threads(min(t, numba.config.NUMBA_NUM_THREADS))
+        _set_threads(t)
         for b in batches:
-            (run_s, bits), (run_n, _) = _chain("sionna", b), _chain("numba", b)
+            (run_s, bits), (run_n, _) = gscsim_chain(b, "cpu", "sionna"), gscsim_chain(b, "cpu", "numba")
             ts, tn = time_per_call(run_s, args.repeats, "cpu"), time_per_call(run_n, args.repeats, "cpu")
             print(f"| {t} | {b} | {bits / ts / 1e6:.3f} | {bits / tn / 1e6:.3f} | {ts / tn:.1f}x |")
     print(f"\n(the kernel passes {2 * edges} messages per iteration and codeword; edges = {edges})")
@@ -136,12 +119,12 @@ def _limits(edges: int) -> None:
     start = time.perf_counter()
     phi_sweep(x, out, rounds)
     phis = len(x) * rounds / (time.perf_counter() - start)
-    big = np.ones(2**25, dtype=np.float32)  # 128 MiB: beyond the caches
+    big, copy = np.ones(2**25, dtype=np.float32), np.zeros(2**25, dtype=np.float32)  # 128 MiB: beyond the caches
+    np.copyto(copy, big)  # touch every page first: a fresh array's page faults are not bandwidth
     start = time.perf_counter()
-    big.copy()
+    np.copyto(copy, big)
     stream = 2 * big.nbytes / (time.perf_counter() - start)
-    numba.set_num_threads(1)
-    torch.set_num_threads(1)
+    _set_threads(1)
     encoder, llr = _llrs(1024)
     from phy.ldpc_numba import NumbaLDPC5GDecoder
 

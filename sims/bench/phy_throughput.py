@@ -63,7 +63,7 @@ def gscsim_chain(codewords: int, device: str, decoder: str = "sionna", compile: 
         grid=GridConfig(num_subcarriers=32 * num_users, num_users=num_users, num_ofdm_symbols=8),
     )
     link = OFDMALink(config, device=device)
-    batch = codewords // (num_users * link.codewords_per_user)
+    batch = max(1, codewords // (num_users * link.codewords_per_user))
     generator = make_generator(0, device)
     snr_db = link.snr_db_from_ebno_db(EBNO_DB)
 
