@@ -2,8 +2,10 @@
 
 Each user's k complex symbols fill S OFDM symbols of N = k / S subcarriers
 (so DeepJSCC at k channel uses per image meets the analog image path at the
-same grid). Without pilots the receiver equalises with perfect CSI, as the
-rest of the link does; with ``pilot_symbols`` P >= 1 (the DeepJSCC-OFDM
+same grid). Without pilots of its own the receiver equalises as the rest of
+the link does: with perfect CSI, or with the link's estimate (``link.estimation``
+= ``ls`` / ``lmmse``: the link's pilot symbols, its estimator, the error variance
+added to the noise); with ``pilot_symbols`` P >= 1 (the DeepJSCC-OFDM
 setting), P known OFDM symbols lead the slot, the receiver estimates each
 subcarrier's channel by least squares from them and equalises the data with
 that estimate (ZF). Differentiable end to end, so encoders train through it.
@@ -78,6 +80,11 @@ class SymbolLink:
 
     def __init__(self, link: LinkConfig, num_symbols: int, pilot_symbols: int = 0, device: str = "cpu"):
         S = link.grid.num_ofdm_symbols
+        if pilot_symbols and link.estimation != "perfect":
+            raise ValueError(
+                f"link.estimation = {link.estimation!r}: this model estimates the channel from its own "
+                f"{pilot_symbols} pilot symbol(s); use a model without pilots or estimation = 'perfect'"
+            )
         if num_symbols % S:
             raise ValueError(
                 f"link.grid.num_ofdm_symbols = {S} must divide the {num_symbols} channel symbols per image"
@@ -98,8 +105,9 @@ class SymbolLink:
 
     @property
     def channel_uses(self) -> int:
-        """Resource elements one user occupies per image, pilots included."""
-        return (self.data_symbols + self.pilot_symbols) * self.subcarriers
+        """Resource elements one user occupies per image, pilots included (the model's own, or
+        the link's with estimated CSI)."""
+        return (self.data_symbols + self.pilot_symbols) * self.subcarriers + self.link_config.pilot_res_per_user
 
     def __call__(
         self, symbols: torch.Tensor, snr_db: torch.Tensor | float, generator: torch.Generator

@@ -80,18 +80,25 @@ class PilotEstimator:
         full[:, self.data_rows] = data
         return full
 
+    #: Distinct noise variances in one call up to which LMMSE uses the probed filters.
+    MAX_FILTERED_NOISE_LEVELS = 64
+    #: Bytes of probed LMMSE filters kept between calls (oldest dropped first).
+    FILTER_CACHE_BYTES = 256 * 2**20
+
     def estimate(self, y: torch.Tensor, no: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(h_hat complex (B, K, T, L), error variance float32 (B, K, T, L)) from each user's
         received grid y complex (B, K, T, L) and noise variance ``no`` float32 (B, K, 1, 1)."""
         B, K, T, L = y.shape
         no = no.reshape(B, K).expand(B, K)
-        if isinstance(self.estimator, LMMSEChannelEstimator) and bool((no == no.reshape(-1)[0]).all()):
-            return self._lmmse_by_filter(y, float(no.reshape(-1)[0]))
+        if isinstance(self.estimator, LMMSEChannelEstimator):
+            levels, which = torch.unique(no, return_inverse=True)
+            if len(levels) <= self.MAX_FILTERED_NOISE_LEVELS:
+                return self._lmmse_by_filter(y, levels.tolist(), which)
         h_hat, err_var = self.estimator(y.reshape(B, K, 1, T, L), no.reshape(B, K, 1))
         return h_hat.reshape(B, K, T, L), err_var.reshape(B, K, T, L).float()
 
-    def _lmmse_by_filter(self, y: torch.Tensor, no: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sionna's LMMSE estimate as one matrix product, for a noise variance shared by all.
+    def _lmmse_by_filter(self, y: torch.Tensor, levels: list[float], which: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sionna's LMMSE estimate as one matrix product per noise variance.
 
         Why: Sionna's ``LMMSEChannelEstimator`` rebuilds its filters (Cholesky factorisations and
         triangular solves) for every batch element, about 95% of a coded chain's time on a CPU.
@@ -99,18 +106,43 @@ class PilotEstimator:
         so the filter is probed once per ``no``: Sionna's estimator applied to the unit pilot
         observations (one per pilot RE) gives its columns, F (pilot REs, T, L), and every
         user's estimate is then y_pilots @ F, with the error variance of that same call.
+        Filters are kept across calls (``FILTER_CACHE_BYTES``), so training at SNRs drawn from a
+        grid probes each level once.
+
+        :param levels: the distinct noise variances; ``which`` int64 (B, K) indexes them per user.
         """
         B, K, T, L = y.shape
-        if no not in self._filters:
-            pilots = len(self.pilot_rows) * L
-            probe = torch.zeros(pilots, T * L, dtype=torch.complex64, device=y.device)
-            probe[torch.arange(pilots), self._pilot_positions] = 1
-            h, err = self.estimator(probe.reshape(pilots, 1, 1, T, L), torch.full((pilots, 1, 1), no, device=y.device))
-            self._filters = {no: (h.reshape(pilots, T, L), err.reshape(pilots, T, L)[0].float())}  # latest no only
-        columns, err_var = self._filters[no]
-        observed = y.reshape(B, K, T * L)[..., self._pilot_positions]
-        h_hat = torch.einsum("bkj,jtl->bktl", observed, columns)
-        return h_hat, err_var.expand(B, K, T, L)
+        observed = y.reshape(B * K, T * L)[:, self._pilot_positions]
+        if len(levels) == 1:
+            columns, err_var = self._filter(levels[0], y.device)
+            h_hat = torch.einsum("nj,jtl->ntl", observed, columns)
+            return h_hat.reshape(B, K, T, L), err_var.expand(B, K, T, L)
+        which = which.reshape(-1)
+        h_hat = torch.empty(B * K, T, L, dtype=y.dtype, device=y.device)
+        err_var = torch.empty(B * K, T, L, dtype=torch.float32, device=y.device)
+        for level, no in enumerate(levels):
+            users = torch.nonzero(which == level).reshape(-1)
+            columns, err = self._filter(no, y.device)
+            h_hat[users] = torch.einsum("nj,jtl->ntl", observed[users], columns)
+            err_var[users] = err
+        return h_hat.reshape(B, K, T, L), err_var.reshape(B, K, T, L)
+
+    def _filter(self, no: float, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The probed LMMSE filter at noise variance ``no``: (columns complex64 (pilot REs, T, L),
+        error variance float32 (T, L)), from the cache or one call of Sionna's estimator."""
+        if no in self._filters:
+            return self._filters[no]
+        T, L = self.pilot_grid.shape
+        pilots = len(self._pilot_positions)
+        probe = torch.zeros(pilots, T * L, dtype=torch.complex64, device=device)
+        probe[torch.arange(pilots), self._pilot_positions] = 1
+        h, err = self.estimator(probe.reshape(pilots, 1, 1, T, L), torch.full((pilots, 1, 1), no, device=device))
+        entry = (h.reshape(pilots, T, L), err.reshape(pilots, T, L)[0].float())
+        size = entry[0].numel() * entry[0].element_size()
+        while self._filters and size * (len(self._filters) + 1) > self.FILTER_CACHE_BYTES:
+            del self._filters[next(iter(self._filters))]  # the oldest
+        self._filters[no] = entry
+        return entry
 
 
 def kronecker_pilots(num_symbols: int, num_subcarriers: int, rows: list[int], device: str = "cpu", seed: int = 0) -> PilotPattern:

@@ -361,8 +361,8 @@ def image_metrics(ctx: PointContext, estimate: torch.Tensor, link: ImageLink, rx
     out = score(ctx, estimate, reference)
     out.update(
         n_subcarriers=link.subcarriers_per_user, m_entries=link.entries_per_symbol, slots=rx.slots,
-        channel_uses=rx.slots * link.layout.num_ofdm_symbols * link.subcarriers_per_user,
-    )  # fmt: skip
+        channel_uses=rx.slots * (link.layout.num_ofdm_symbols * link.subcarriers_per_user + link.link_config.pilot_res_per_user),
+    )  # fmt: skip  (with estimated CSI the link's pilot symbols count)
     if rx.bit_errors is not None:
         payload_bits = 2 * rx.y.shape[-2] * link.subcarriers_per_user * link.bridge.bits_per_pixel
         out["bit_error_rate"] = rx.bit_errors.sum().item() / (payload_bits * rx.bit_errors.numel())

@@ -4,7 +4,11 @@
   (channel uses per source value, k/n): every method at a point spends the same
   resource elements per image (the OFDM variants add one pilot OFDM symbol).
   With the same grid, DeepJSCC and the analog image methods see the same
-  channel and noise draws.
+  channel and noise draws. With ``link.estimation`` = ``ls`` / ``lmmse`` a model
+  without pilots of its own decodes the symbols equalised with the link's
+  estimate (the link's pilot symbols count in ``channel_uses``); ``variant =
+  "tdl-estimation"`` picks the TDL model trained with that same estimator.
+  DeepJSCC-OFDM models estimate from their own pilot and are refused there.
 - ``deepjscc_nm``, under the subcarrier loss of the N/M studies: a DeepJSCC-OFDM
   model whose k symbols fill the image's S x M grid (k = 3 H W / 2, bandwidth
   ratio 1/2) gets exactly the reception the analog image methods got at the point
@@ -40,24 +44,32 @@ from .common import (
     validate_transmission,
 )
 
-__all__ = ["MATCHED_VARIANT", "JsccOptions", "JsccSubcarrierOptions"]
+__all__ = ["ESTIMATION_VARIANT", "MATCHED_VARIANT", "JsccOptions", "JsccSubcarrierOptions"]
 
 #: Channel kind -> the shipped DeepJSCC trained on it (``variant = "matched"``).
 MATCHED_VARIANT = {"awgn": "awgn", "rayleigh_block": "rayleigh", "rayleigh_iid": "rayleigh", "tdl": "ofdm"}
+#: link.estimation -> the shipped TDL DeepJSCC trained with it (``variant = "tdl-estimation"``).
+ESTIMATION_VARIANT = {"perfect": "tdl", "lmmse": "tdl-lmmse", "ls": "tdl-ls"}
 
 
 class JsccOptions(MatchedBandwidthOptions):
     """Which DeepJSCC model decodes."""
 
-    variant: Literal["matched", "awgn", "rayleigh", "ofdm", "ofdm-i", "ofdm-e"] = Field(
+    variant: Literal[
+        "matched", "awgn", "rayleigh", "ofdm", "ofdm-i", "ofdm-e", "tdl", "tdl-lmmse", "tdl-ls", "tdl-estimation"
+    ] = Field(
         "matched",
         description="model trained on: matched = the point's channel kind (MATCHED_VARIANT); "
-        "ofdm-i / ofdm-e = DeepJSCC-OFDM-I / -E",
+        "ofdm-i / ofdm-e = DeepJSCC-OFDM-I / -E; tdl = TDL-A with perfect CSI; tdl-lmmse / tdl-ls = TDL-A "
+        "with the link's LMMSE / LS estimate; tdl-estimation = the tdl model trained with the point's "
+        "link.estimation (ESTIMATION_VARIANT)",
     )
     model: str | None = Field(None, description="a model name or folder instead of the shipped one")
 
 
 def _variant(config, options: JsccOptions) -> str:
+    if options.variant == "tdl-estimation":
+        return ESTIMATION_VARIANT[config.link.estimation]
     if options.variant != "matched":
         return options.variant
     kind = config.link.channel.kind

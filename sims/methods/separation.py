@@ -67,7 +67,7 @@ def separation(ctx: PointContext) -> dict:
     result = link(images, float(ctx.options.snr_db), ctx.generator)
     out = score(ctx, result.images.flatten(0, 1), images.flatten(0, 1))
     out.update(
-        channel_uses=uses, n_subcarriers=uses // ctx.config.link.grid.num_ofdm_symbols, slots=1,
+        channel_uses=uses + link.link_config.pilot_res_per_user, n_subcarriers=uses // ctx.config.link.grid.num_ofdm_symbols, slots=1,
         bpp=result.source_bits.float().mean().item() / (H * W), delivered=result.delivered.float().mean().item(),
     )  # fmt: skip
     return out

@@ -9,7 +9,10 @@ equalisation); ``ofdm`` (DeepJSCC-OFDM: a 3GPP TDL-A multipath channel over
 the grid, one pilot OFDM symbol, least-squares channel estimate, ZF with the
 estimate, the equalised symbols into the decoder); ``ofdm-i`` / ``ofdm-e``
 (DeepJSCC-OFDM-I / -E of Yang et al. 2021, :class:`semantic.jscc.DeepJSCCOFDM`:
-the same TDL-A grid and pilot symbol, the raw received grid into the decoder).
+the same TDL-A grid and pilot symbol, the raw received grid into the decoder); ``tdl`` (the same TDL-A, 0..30 m/s, equalised
+with perfect CSI), ``tdl-lmmse`` / ``tdl-ls`` (that channel equalised with the link's
+own estimate: ``link.estimation`` = ``lmmse`` / ``ls`` with its pilot symbols, the
+estimator's error variance added to the noise; the estimated-CSI study).
 ``erasure_nm`` trains the decoder for the N/M studies: per image a ratio is
 drawn from it and only N = round(ratio M) of the M grid columns (subcarriers)
 arrive, in the studies' interleaved pattern (:func:`bridges.signal.sent_entries`);
@@ -54,6 +57,7 @@ __all__ = [
     "SwinJsccTrainConfig",
     "PILOT_SYMBOLS",
     "TRAINING_CHANNELS",
+    "TRAINING_ESTIMATION",
     "JsccTrainConfig",
     "erasure_masks",
     "new_model",
@@ -69,18 +73,24 @@ TRAINING_CHANNELS = {
     "ofdm": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9},
     "ofdm-i": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9},
     "ofdm-e": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9},
+    "tdl": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9, "max_speed_mps": 30.0},
+    "tdl-lmmse": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9, "max_speed_mps": 30.0},
+    "tdl-ls": {"kind": "tdl", "tdl_model": "A", "delay_spread_s": 300e-9, "max_speed_mps": 30.0},
 }
+#: Variant -> the link's channel estimation (``link.estimation``) it is trained with.
+TRAINING_ESTIMATION = {"tdl-lmmse": "lmmse", "tdl-ls": "ls"}
 #: Variant -> pilot OFDM symbols of its link (DeepJSCC-OFDM: one).
-PILOT_SYMBOLS = {"awgn": 0, "rayleigh": 0, "ofdm": 1, "ofdm-i": 1, "ofdm-e": 1}
+PILOT_SYMBOLS = {"awgn": 0, "rayleigh": 0, "ofdm": 1, "ofdm-i": 1, "ofdm-e": 1, "tdl": 0, "tdl-lmmse": 0, "tdl-ls": 0}
 #: OFDM symbols of the training grid (k / 16 subcarriers).
 TRAINING_OFDM_SYMBOLS = 16
 
 
 class JsccTrainConfig(StrictModel):
     """`gscsim train jscc` options (each is a command-line flag)."""
-    variant: Literal["awgn", "rayleigh", "ofdm", "ofdm-i", "ofdm-e"] = Field("awgn", description="the channel it is trained through: awgn, rayleigh (block), ofdm (TDL-A, one pilot symbol, LS + ZF), ofdm-i / ofdm-e (DeepJSCC-OFDM-I / -E: TDL-A, raw grid)")
+    variant: Literal["awgn", "rayleigh", "ofdm", "ofdm-i", "ofdm-e", "tdl", "tdl-lmmse", "tdl-ls"] = Field("awgn", description="the channel it is trained through: awgn, rayleigh (block), ofdm (TDL-A, one pilot symbol, LS + ZF), ofdm-i / ofdm-e (DeepJSCC-OFDM-I / -E: TDL-A, raw grid), tdl (TDL-A 0..30 m/s, perfect CSI), tdl-lmmse / tdl-ls (the same, the link's LMMSE / LS estimate)")
     ratio: str = Field("1/6", description="bandwidth ratio k/n, c/96 (1/6, 1/12, 1/2 for the N/M studies, ...)")
     snr_db: tuple[float, float] = Field((-10.0, 20.0), description="training SNR range (dB), LOW,HIGH: one SNR per image, uniform")
+    snr_step_db: float | None = Field(None, ge=0, description="draw each image's SNR from LOW, LOW + step, ..., HIGH; 0: continuous; default 0.5 for tdl-lmmse (its LMMSE filters are probed once per noise level), else 0")
     erasure_nm: tuple[float, ...] = Field((1.0,), description="N/M ratios drawn per image: only N of the M grid columns arrive (the N/M studies)")
     init: str | None = Field(None, description="start from this model (name or folder) instead of random weights")
     schedule: Literal["constant", "cosine"] = Field("constant", description="learning rate: constant, or cosine-annealed to lr / 20")
@@ -123,7 +133,8 @@ def training_link(variant: str, num_symbols: int, device: str) -> SymbolLink:
     S = TRAINING_OFDM_SYMBOLS
     analog = CodeConfig(kind="uncoded", k=num_symbols * 4, n=num_symbols * 4)  # analog: the code is not used
     link = LinkConfig(
-        grid=GridConfig(num_users=1, num_ofdm_symbols=S, num_subcarriers=num_symbols // S), channel=channel, code=analog
+        grid=GridConfig(num_users=1, num_ofdm_symbols=S, num_subcarriers=num_symbols // S), channel=channel, code=analog,
+        estimation=TRAINING_ESTIMATION.get(variant, "perfect"),
     )
     return SymbolLink(link, num_symbols, pilot_symbols=PILOT_SYMBOLS[variant], device=device)
 
@@ -183,10 +194,15 @@ def train_jscc(config: JsccTrainConfig, quiet: bool = False) -> Path:
     images = training_images(config.data_dir, config.image_size, config.scales)
     data_g, channel_g = make_generator(config.seed + 1), make_generator(config.seed + 2, device)
     lo, hi = config.snr_db
+    step_db = config.snr_step_db if config.snr_step_db is not None else (0.5 if config.variant == "tdl-lmmse" else 0.0)
+    levels = int(round((hi - lo) / step_db)) + 1 if step_db else 0
     losses, window, start = [], [], time.perf_counter()
     for step in tqdm(range(config.steps), disable=quiet, desc=config.name):
         x = random_crops(images, config.image_size, config.batch_size, data_g).to(device)
-        snr = lo + (hi - lo) * torch.rand(x.shape[0], 1, generator=channel_g, device=device)
+        if levels:
+            snr = lo + step_db * torch.randint(levels, (x.shape[0], 1), generator=channel_g, device=device).float()
+        else:
+            snr = lo + (hi - lo) * torch.rand(x.shape[0], 1, generator=channel_g, device=device)
         pick = (
             torch.randint(len(masks), (x.shape[0],), generator=channel_g, device=device)
             if len(masks) > 1 else torch.zeros(x.shape[0], dtype=torch.int64, device=device)

@@ -55,6 +55,30 @@ def test_symbol_link_is_differentiable():
     assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
 
 
+def test_symbol_link_under_estimated_csi_pays_pilots_and_error():
+    """link.estimation: the symbols are equalised with the link's estimate (worse than perfect CSI,
+    LS worse than LMMSE), its pilot symbols count in the channel uses, gradients still flow."""
+    z = symbols(64, 2, 512)
+    mse = {}
+    for estimation in ("perfect", "lmmse", "ls"):
+        config = link("tdl", delay_spread_s=300e-9, max_speed_mps=30.0).model_copy(update={"estimation": estimation})
+        sl = SymbolLink(config, 512)
+        assert sl.channel_uses == 16 * 32 + (0 if estimation == "perfect" else 2 * 32)
+        z_hat, no_eff, rx = sl(z, 10.0, make_generator(3))
+        assert (rx.channel_estimate is None) == (estimation == "perfect")
+        mse[estimation] = (z_hat - z).abs().square().median().item()
+    assert mse["perfect"] < mse["lmmse"] < mse["ls"]
+    z = z[:2].clone().requires_grad_(True)
+    sl(z, 10.0, make_generator(4))[0].abs().square().sum().backward()
+    assert torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+
+
+def test_symbol_link_refuses_two_pilot_schemes():
+    config = link("tdl", delay_spread_s=300e-9).model_copy(update={"estimation": "ls"})
+    with pytest.raises(ValueError, match="link.estimation = 'ls': this model estimates the channel from its own 1 pilot"):
+        SymbolLink(config, 512, pilot_symbols=1)
+
+
 def test_symbol_link_grid_must_divide():
     with pytest.raises(ValueError, match="num_ofdm_symbols = 16 must divide the 100"):
         SymbolLink(link(), 100)

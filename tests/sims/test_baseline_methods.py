@@ -187,3 +187,34 @@ def test_shipped_ofdm_i_and_e_beat_the_received_image(tmp_path, camvid_dir):
         data["methods"][name].pop("model", None)
     by = {r["method"]: float(r["psnr"]) for r in run_sweep(scenario_from_dict(data), quiet=True)}
     assert by["i"] > by["received"] + 1.0 and by["e"] > by["received"] + 1.0, by
+
+
+def test_estimated_csi_counts_the_link_pilots_and_refuses_own_pilot_models(tmp_path, random_jscc, random_ofdm_jscc):
+    """link.estimation as an axis: every matched-bandwidth method pays the link's 2 pilot symbols on
+    its subcarriers; a DeepJSCC-OFDM model (its own pilot) is refused in one line before any work."""
+    data = config(tmp_path, random_jscc)
+    data["link"]["channel"] = {"kind": "tdl", "delay_spread_s": 300e-9}
+    data["link"]["pilots"] = {"covariance_draws": 64}
+    data["sweep"]["axes"] = {"snr_db": [10.0], "bandwidth_ratio": [0.08333333333333333], "link.estimation": ["perfect", "lmmse"]}
+    del data["methods"]["jpeg_adaptive"]
+    rows = run_sweep(scenario_from_dict(data), quiet=True)
+    assert len(rows) == 2 * 3
+    for r in rows:
+        assert r["channel_uses"] == str(256 + (2 * 16 if r["link.estimation"] == "lmmse" else 0)), r
+    data["methods"] = {"e": {"kind": "deepjscc", "variant": "ofdm-e", "model": random_ofdm_jscc["explicit", 8]}}
+    with pytest.raises(ConfigError, match="estimates the channel from its own 1 pilot symbol"):
+        scenario_from_dict(data)
+
+
+def test_tdl_estimation_variant_picks_the_model_trained_with_the_points_estimator(tmp_path):
+    data = config(tmp_path, None)
+    data["link"]["channel"] = {"kind": "tdl", "delay_spread_s": 300e-9, "max_speed_mps": 30.0}
+    data["sweep"]["axes"] = {"snr_db": [10.0], "bandwidth_ratio": [0.16666666666666666],
+                             "link.estimation": ["perfect", "lmmse", "ls"]}  # fmt: skip
+    data["methods"] = {"retrained": {"kind": "deepjscc", "variant": "tdl-estimation"}}
+    scenario = scenario_from_dict(data)  # validation loads deepjscc-tdl{,-lmmse,-ls}-1_6
+    names = {}
+    for point in scenario.points():
+        at = scenario.config_for(point)
+        names[at.link.estimation] = deepjscc_method._model_name(at, scenario.options_for("retrained", point))
+    assert names == {"perfect": "deepjscc-tdl-1_6", "lmmse": "deepjscc-tdl-lmmse-1_6", "ls": "deepjscc-tdl-ls-1_6"}

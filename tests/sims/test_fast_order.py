@@ -173,14 +173,15 @@ def test_the_oracle_runs_each_shared_chain_prefix_once_with_the_same_images(tiny
     indices = np.array([2, 2, 2, 5, 2])
     arrival = np.array([[0, 0, 2, NEVER], [0, 0, 3, NEVER], [0, 0, 2, 3], [0, 1, NEVER, NEVER], [0, 0, NEVER, 2]])
     images = shared.denoise_shared(indices, arrival)
-    assert torch.allclose(images, whole.denoise(indices, arrival).images, atol=1e-5)
+    # batches of other sizes round differently (oneDNN picks kernels by shape): 2e-5 seen on one CPU
+    assert torch.allclose(images, whole.denoise(indices, arrival).images, atol=1e-4)
     # image 2's four schedules: steps 0-1 run once (all arrived at 0), step 2 once per distinct
     # arrivals before 3 (three), step 3 once per schedule; image 5: its four steps
     assert shared.steps_run == 2 + 3 + 4 + 4 and shared.steps_full == 5 * 4
     late = np.array([[0, 0, 3, 2]])  # shares the last schedule's state entering step 3
     again = shared.denoise_shared(np.array([2]), late)
     assert shared.steps_run == 13 + 1
-    assert torch.allclose(again, whole.denoise(np.array([2]), late).images, atol=1e-5)
+    assert torch.allclose(again, whole.denoise(np.array([2]), late).images, atol=1e-4)
     with pytest.raises(ValueError, match="eta"):
         ScdPrecision(*tiny_oracle_parts[:3], 3, ScdConfig(steps=4, eta=1.0), state_cache_size=10)
 

@@ -44,7 +44,7 @@ def test_train_ddpm_from_the_command_line(tmp_path, fake_camvid):
     assert resumed["steps"] == 70 and resumed["losses"][:6] == info["losses"][:6]
 
 
-@pytest.mark.parametrize("variant, pilots", [("awgn", 0), ("ofdm", 1)])
+@pytest.mark.parametrize("variant, pilots", [("awgn", 0), ("ofdm", 1), ("tdl-lmmse", 0)])
 def test_train_jscc_from_the_command_line(tmp_path, fake_camvid, variant, pilots):
     out = tmp_path / variant
     argv = [
@@ -127,3 +127,12 @@ def test_train_sft_both_stages_and_resume_at_the_stage_boundary(tmp_path, fake_c
     info = training_info(str(out))
     assert info["losses"]["stage1"] == first["stage1"] and len(info["losses"]["stage2"]) == 2
     assert isinstance(load_pretrained(str(out)), SemanticFineTuning)
+
+
+def test_estimated_csi_variants_train_through_the_links_estimator():
+    from sims.train.jscc import training_link
+
+    for variant, estimation in (("tdl", "perfect"), ("tdl-lmmse", "lmmse"), ("tdl-ls", "ls")):
+        link = training_link(variant, 512, "cpu")
+        assert link.link_config.estimation == estimation and link.pilot_symbols == 0
+        assert link.link_config.channel.kind == "tdl" and link.link_config.channel.max_speed_mps == 30.0
