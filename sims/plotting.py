@@ -59,16 +59,29 @@ def pool(rows: list[dict], metric: str, kind: str, confidence: float = 0.95) -> 
         for r in rows:
             count.add(*(int(r[f"{metric}_{c}"]) for c in ("errors", "trials", "clusters", "sum_sq")))
         return (count.rate, *count.interval(confidence))
+    mean, variance, total = pooled_mean(rows, metric)
+    if total < 2:
+        return mean, math.nan, math.nan
+    half = student_t.ppf(0.5 + confidence / 2, total - 1) * math.sqrt(variance)
+    return mean, mean - half, mean + half
+
+
+def pooled_mean(rows: list[dict], metric: str) -> tuple[float, float, int]:
+    """(mean, variance of the mean, values) of ``metric`` pooled over ``rows`` (e.g. seeds of one
+    point), each row holding its mean ``metric``, ``metric_sd`` and ``metric_n`` over its values;
+    rows without the metric are left out."""
+    rows = [r for r in rows if r.get(metric, "") != ""]
+    if not rows:
+        return math.nan, math.nan, 0
     n = np.array([int(r[f"{metric}_n"]) for r in rows], dtype=float)
     m = np.array([_f(r[metric]) for r in rows])
     sd = np.nan_to_num(np.array([_f(r[f"{metric}_sd"]) for r in rows]))
-    total = n.sum()
+    total = int(n.sum())
     mean = float((n * m).sum() / total)
     if total < 2:
-        return mean, math.nan, math.nan
+        return mean, math.nan, total
     ss = ((n - 1) * sd**2).sum() + (n * (m - mean) ** 2).sum()
-    half = student_t.ppf(0.5 + confidence / 2, total - 1) * math.sqrt(ss / (total - 1) / total)
-    return mean, mean - half, mean + half
+    return mean, float(ss / (total - 1) / total), total
 
 
 def _numeric(values: list[str]) -> bool:

@@ -32,7 +32,8 @@ from pathlib import Path
 
 from scipy.stats import norm
 
-from .nullspace_tables import read_rows
+from ..plotting import pooled_mean
+from .nullspace_tables import _number, read_rows
 
 #: Metric column -> (label, digits).
 METRICS = {"psnr": ("PSNR (dB)", 2), "ssim": ("SSIM", 3), "miou": ("mIoU", 3)}
@@ -41,35 +42,13 @@ ESTIMATION = "link.estimation"
 STYLES = {"perfect": "-", "lmmse": "--", "ls": ":"}
 
 
-def _number(text) -> float:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def pooled(rows: list[dict], metric: str) -> tuple[float, float, int]:
-    """(mean, variance of the mean, images) of ``metric`` over rows (seeds), each row holding
-    ``metric`` (a mean), ``metric_sd`` and ``metric_n`` over its images."""
-    n = [int(k) if not math.isnan(k := _number(r.get(f"{metric}_n"))) else 0 for r in rows]
-    m = [_number(r.get(metric)) for r in rows]
-    keep = [(k, v, _number(r.get(f"{metric}_sd"))) for k, v, r in zip(n, m, rows) if k and not math.isnan(v)]
-    total = sum(k for k, _, _ in keep)
-    if not total:
-        return math.nan, math.nan, 0
-    mean = sum(k * v for k, v, _ in keep) / total
-    if total < 2:
-        return mean, math.nan, total
-    ss = sum((k - 1) * (0.0 if math.isnan(sd) else sd) ** 2 + k * (v - mean) ** 2 for k, v, sd in keep)
-    return mean, ss / (total - 1) / total, total
-
-
 def cells(rows: list[dict]) -> dict[str, dict[tuple[str, float, str], tuple[float, float, int]]]:
-    """metric -> (method, SNR, estimation) -> :func:`pooled` over that point's seeds."""
+    """metric -> (method, SNR, estimation) -> (mean, variance of the mean, images) over that
+    point's seeds (:func:`sims.plotting.pooled_mean`)."""
     groups: dict = defaultdict(list)
     for row in rows:
         groups[(row["method"], _number(row["snr_db"]), row[ESTIMATION])].append(row)
-    return {metric: {key: pooled(group, metric) for key, group in groups.items()} for metric in METRICS}
+    return {metric: {key: pooled_mean(group, metric) for key, group in groups.items()} for metric in METRICS}
 
 
 def _check(rows: list[dict]) -> None:

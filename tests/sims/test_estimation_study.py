@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from sims.plotting import pooled_mean
 from sims.reports import estimation_study as report
 
 DROP = {"perfect": 0.0, "lmmse": 0.5, "ls": 2.0}  # PSNR lost per estimator, method "a"
@@ -26,7 +27,7 @@ def rows() -> list[dict]:
 
 
 def test_pooled_mean_and_variance_of_the_mean_over_seeds():
-    mean, var, n = report.pooled([{"psnr": "1", "psnr_sd": "1", "psnr_n": "4"}, {"psnr": "3", "psnr_sd": "1", "psnr_n": "4"}], "psnr")
+    mean, var, n = pooled_mean([{"psnr": "1", "psnr_sd": "1", "psnr_n": "4"}, {"psnr": "3", "psnr_sd": "1", "psnr_n": "4"}], "psnr")
     # 8 images: within-seed SS 2 * 3 * 1, between-seed SS 8 * 1 -> sample variance 14 / 7 = 2
     assert (mean, n) == (2.0, 8) and var == pytest.approx(2.0 / 8)
 
